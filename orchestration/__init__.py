@@ -1,0 +1,1 @@
+"""Case File Audit Warehouse: ingestion, Dagster definitions, publishing and the `cfa` command."""

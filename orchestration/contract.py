@@ -1,0 +1,233 @@
+"""The audit extract contract, read from contract.yml: the one place that file is parsed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+CONTRACT_PATH = Path(__file__).with_name("contract.yml")
+
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
+
+
+def match_key(text: object) -> str:
+    """The form in which headers and category values are compared.
+
+    Lower case, every run of characters other than letters and digits folded to one space,
+    trimmed. dbt's `match_key` macro does the same in SQL; a test keeps the two in step.
+    """
+    return _NOT_ALPHANUMERIC.sub(" ", str(text).lower()).strip()
+
+
+@dataclass(frozen=True)
+class CategoryValue:
+    code: str
+    label: str
+    aliases: tuple[str, ...]
+    good_or_better: bool | None
+    sort_order: int
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    description: str
+    match_codes: bool
+    values: tuple[CategoryValue, ...]
+
+    @property
+    def accepted(self) -> dict[str, str]:
+        """Every accepted spelling's match key, mapped to the canonical code."""
+        accepted: dict[str, str] = {}
+        for value in self.values:
+            spellings = [value.label, *value.aliases]
+            if self.match_codes:
+                spellings.append(value.code)
+            for spelling in spellings:
+                accepted[match_key(spelling)] = value.code
+        return accepted
+
+    def normalise(self, raw: str) -> str | None:
+        return self.accepted.get(match_key(raw))
+
+    def describe_choices(self) -> str:
+        labels = [value.label for value in self.values]
+        return ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    description: str
+    required: bool = False
+    category: str | None = None
+    required_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    empty_unless: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    not_before: str | None = None
+    not_in_future: bool = False
+    pseudonymise: bool = False
+
+    @property
+    def stored_name(self) -> str:
+        """The column name in raw: a pseudonymised field is stored as its pseudonym."""
+        return f"{self.name.removesuffix('_id')}_pseudonym" if self.pseudonymise else self.name
+
+
+@dataclass(frozen=True)
+class Reference:
+    field: str
+    entity: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    description: str
+    key: tuple[str, ...]
+    fields: tuple[Field, ...]
+    references: tuple[Reference, ...]
+    optional: bool
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+@dataclass(frozen=True)
+class Contract:
+    version: int
+    title: str
+    categories: dict[str, Category]
+    entities: dict[str, Entity]
+    never_load_headers: tuple[str, ...]
+
+    def entity_for_name(self, name: str) -> Entity | None:
+        """The entity a file or sheet is named after: `<entity>` or `<entity>_<anything>`.
+
+        The longest entity name wins, so `audit_actions_x` is audit_actions, never audits.
+        """
+        key = match_key(Path(name).stem if "." in name else name)
+        for entity_name in sorted(self.entities, key=len, reverse=True):
+            entity_key = match_key(entity_name)
+            if key == entity_key or key.startswith(entity_key + " "):
+                return self.entities[entity_name]
+        return None
+
+    def is_never_loaded(self, header: str) -> bool:
+        key = match_key(header)
+        return any(
+            re.search(rf"(^| ){re.escape(match_key(banned))}( |$)", key)
+            for banned in self.never_load_headers
+        )
+
+    @property
+    def load_order(self) -> list[Entity]:
+        """Entities ordered so that every entity comes after those it references."""
+        ordered: list[Entity] = []
+        pending = list(self.entities.values())
+        while pending:
+            ready = [
+                e
+                for e in pending
+                if all(ref.entity in {o.name for o in ordered} for ref in e.references)
+            ]
+            if not ready:
+                raise ValueError("the contract's references form a cycle")
+            ordered.extend(ready)
+            pending = [e for e in pending if e not in ready]
+        return ordered
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def _conditions(raw: dict | None) -> dict[str, tuple[str, ...]]:
+    return {name: _as_tuple(values) for name, values in (raw or {}).items()}
+
+
+def parse_contract(document: dict) -> Contract:
+    categories = {
+        name: Category(
+            name=name,
+            description=spec["description"],
+            match_codes=spec["match_codes"],
+            values=tuple(
+                CategoryValue(
+                    code=str(value["code"]),
+                    label=value["label"],
+                    aliases=tuple(value.get("aliases", [])),
+                    good_or_better=value.get("good_or_better"),
+                    sort_order=position,
+                )
+                for position, value in enumerate(spec["values"], start=1)
+            ),
+        )
+        for name, spec in document["categories"].items()
+    }
+    entities = {}
+    for name, spec in document["entities"].items():
+        fields = tuple(
+            Field(
+                name=f["name"],
+                type=f["type"],
+                description=f["description"],
+                required=f.get("required", False),
+                category=f.get("category"),
+                required_when=_conditions(f.get("required_when")),
+                empty_unless=_conditions(f.get("empty_unless")),
+                not_before=f.get("not_before"),
+                not_in_future=f.get("not_in_future", False),
+                pseudonymise=f.get("pseudonymise", False),
+            )
+            for f in spec["fields"]
+        )
+        entities[name] = Entity(
+            name=name,
+            description=spec["description"],
+            key=tuple(spec["key"]),
+            fields=fields,
+            references=tuple(Reference(**r) for r in spec.get("references", [])),
+            optional=spec.get("optional", False),
+        )
+    contract = Contract(
+        version=document["version"],
+        title=document["title"],
+        categories=categories,
+        entities=entities,
+        never_load_headers=tuple(document["never_load_headers"]),
+    )
+    _check_consistency(contract)
+    return contract
+
+
+def _check_consistency(contract: Contract) -> None:
+    for entity in contract.entities.values():
+        names = set(entity.field_names)
+        for f in entity.fields:
+            if f.type == "category" and f.category not in contract.categories:
+                raise ValueError(f"{entity.name}.{f.name}: unknown category {f.category!r}")
+            for other in [*f.required_when, *f.empty_unless, *([f.not_before] if f.not_before else [])]:
+                if other not in names:
+                    raise ValueError(f"{entity.name}.{f.name}: refers to unknown field {other!r}")
+        for key_field in entity.key:
+            if key_field not in names:
+                raise ValueError(f"{entity.name}: key field {key_field!r} is not a field")
+        for ref in entity.references:
+            if ref.entity not in contract.entities:
+                raise ValueError(f"{entity.name}: references unknown entity {ref.entity!r}")
+
+
+@cache
+def load_contract(path: Path = CONTRACT_PATH) -> Contract:
+    return parse_contract(yaml.safe_load(path.read_text(encoding="utf-8")))
