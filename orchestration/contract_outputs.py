@@ -1,0 +1,224 @@
+"""Everything generated from the contract: docs, expectation suites, dbt seeds and dbt sources.
+
+`cfa contract` writes these files; `cfa contract --check` (and the tests) fail when any of them
+differs from what the contract generates, so nothing restates the contract by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import yaml
+
+from orchestration.contract import Contract, Field, load_contract, match_key
+from orchestration.ingest.store import LINEAGE_COLUMNS
+from orchestration.ingest.validation import build_suite, suite_path
+from orchestration.settings import DBT_PROJECT_DIR, DOCS_DIR, REPO_ROOT, SEEDS_DIR
+
+SOURCES_PATH = DBT_PROJECT_DIR / "models" / "staging" / "_audit_extract__sources.yml"
+
+# Reference lists that become dbt seeds and dimensions: seed name -> (category, column prefix).
+REFERENCE_SEEDS = {
+    "grades": ("grade", "grade"),
+    "practice_areas": ("practice_area", "practice_area"),
+    "service_areas": ("service_area", "service_area"),
+    "activity_types": ("activity_type", "activity_type"),
+}
+
+LINEAGE_DESCRIPTIONS = {
+    "load_id": "The load (one file, or one sheet of a workbook) that delivered this version of the row; see ops.load_log.",
+    "file_name": "The landing file the row came from.",
+    "sheet_name": "The workbook sheet the row came from; empty for CSV.",
+    "source_row": "The row's number in its file or sheet, as a spreadsheet shows it (the header is row 1).",
+    "loaded_at": "When the row was loaded.",
+}
+
+
+def _csv_text(header: list[str], rows: list[list[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _seed_files(contract: Contract) -> dict[Path, str]:
+    files = {}
+    for seed, (category_name, prefix) in REFERENCE_SEEDS.items():
+        category = contract.categories[category_name]
+        header = [f"{prefix}_code", f"{prefix}_{'label' if prefix == 'grade' else 'name'}", "sort_order"]
+        if category_name == "grade":
+            header.append("is_good_or_better")
+        rows = []
+        for value in category.values:
+            row: list[object] = [value.code, value.label, value.sort_order]
+            if category_name == "grade":
+                row.append(str(value.good_or_better).lower())
+            rows.append(row)
+        files[SEEDS_DIR / f"{seed}.csv"] = _csv_text(header, rows)
+    alias_rows = sorted(
+        [category.name, key, code]
+        for category in contract.categories.values()
+        for key, code in category.accepted.items()
+    )
+    aliases = _csv_text(["category", "match_key", "code"], alias_rows)
+    files[SEEDS_DIR / "category_aliases.csv"] = aliases
+    # dbt unit tests must be given every input, the seed included: they get the same rows.
+    files[DBT_PROJECT_DIR / "tests" / "fixtures" / "category_aliases_for_unit_tests.csv"] = aliases
+    return files
+
+
+def _suite_files(contract: Contract) -> dict[Path, str]:
+    return {
+        suite_path(entity.name): json.dumps(build_suite(entity, contract), indent=2) + "\n"
+        for entity in contract.entities.values()
+    }
+
+
+def _field_rules(f: Field, contract: Contract) -> str:
+    rules = []
+    if f.required:
+        rules.append("required")
+    for name, values in f.required_when.items():
+        rules.append(f"required when {name} is {' or '.join(f'`{v}`' for v in values)}")
+    for name, values in f.empty_unless.items():
+        rules.append(f"empty unless {name} is {' or '.join(f'`{v}`' for v in values)}")
+    if f.type == "category":
+        rules.append(f"one of the [{f.category.replace('_', ' ')}s](#{f.category.replace('_', '-')}s)")
+    if f.type == "la_code":
+        rules.append("three digits")
+    if f.not_before:
+        rules.append(f"on or after {f.not_before}")
+    if f.not_in_future:
+        rules.append("not in the future")
+    if f.pseudonymise:
+        rules.append("**pseudonymised** (keyed HMAC-SHA256) before anything is stored")
+    return "; ".join(rules) or "optional"
+
+
+def _docs(contract: Contract) -> str:
+    lines = [
+        f"# {contract.title} (v{contract.version})",
+        "",
+        "<!-- Generated from orchestration/contract.yml by `cfa contract`: edit the contract, not this page. -->",
+        "",
+        "A drop is a set of files in the landing folder. Each file holds one entity and is named",
+        "`<entity>_<anything>.csv` or `<entity>_<anything>.xlsx`; an `.xlsx` may instead hold several",
+        "entities, one sheet per entity, each sheet named after its entity.",
+        "",
+        "- CSV: comma separated, header in the first row, UTF-8 with or without a byte-order mark, or",
+        "  Windows-1252 (what Excel on Windows saves).",
+        "- Headers match case-insensitively, with spaces, `_` and punctuation ignored (`Audit ID` = `audit_id`).",
+        "  Unknown extra columns are kept in raw (`extra_columns`) and ignored downstream; columns headed",
+        "  like a name or free-text note are never loaded: "
+        + ", ".join(f"`{h}`" for h in contract.never_load_headers)
+        + ".",
+        "- Dates: ISO `2022-07-31` or UK `31/07/2022`; US month-first dates are rejected as such;",
+        "  Excel date cells load as dates.",
+        "- Text cells are trimmed; an empty cell is missing. Fully blank rows are skipped.",
+        "- Rows are numbered as a spreadsheet shows them: the header is row 1.",
+        "- The same content delivered twice (under any name) loads once. A later file with a row of the",
+        "  same key supersedes the earlier version downstream; both versions stay in raw.",
+        "- Within one file a key must be unique: every row sharing a key is rejected.",
+        "- Files load in name order, entities in reference order (audits first), and references are",
+        "  checked against everything loaded so far.",
+        "",
+        "## Entities",
+        "",
+    ]
+    for entity in contract.entities.values():
+        optional = " (optional entity)" if entity.optional else ""
+        lines += [f"### {entity.name}{optional}", "", entity.description, "", f"Key: {', '.join(entity.key)}."]
+        for reference in entity.references:
+            lines.append(f"`{reference.field}` must exist in {reference.entity}.")
+        lines += ["", "| field | type | rule | description |", "|---|---|---|---|"]
+        for f in entity.fields:
+            type_name = f.category if f.type == "category" else f.type
+            lines.append(f"| {f.name} | {type_name} | {_field_rules(f, contract)} | {f.description} |")
+        lines.append("")
+    lines += ["## Reference lists", "", "Matching ignores case, spaces and punctuation."]
+    for category in contract.categories.values():
+        lines += ["", f"### {category.name.replace('_', ' ').capitalize()}s", "", category.description, ""]
+        codes_note = "codes and labels match" if category.match_codes else "labels and aliases match; codes do not"
+        lines += [f"({codes_note})", "", "| code | label | aliases |", "|---|---|---|"]
+        for value in category.values:
+            aliases = ", ".join(f"`{a}`" for a in value.aliases)
+            lines.append(f"| {value.code} | {value.label} | {aliases} |")
+    lines += [
+        "",
+        "## Periods",
+        "",
+        "The UK financial year: Q1 April-June, Q2 July-September, Q3 October-December, Q4 January-March.",
+        "`2022-23 Q1` is April-June 2022. An audit belongs to the quarter of its completion date.",
+        "",
+        "## Bad input",
+        "",
+        "A row that breaks a rule is not loaded and not lost: it is kept in `ops.rejected_rows` with the",
+        "file, sheet, row number, field, value and reason, and listed in the run's error report",
+        "(`error_report.csv` beside the warehouse). A file that cannot be read at all (not CSV or XLSX,",
+        "empty, no header, missing required columns, no known entity) is recorded in `ops.load_log` as",
+        "`rejected_file` with its reason, and archived whole. For every loaded file",
+        "rows read = rows loaded + rows rejected.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _sources(contract: Contract) -> str:
+    tables = []
+    for entity in contract.entities.values():
+        columns = [{"name": name, "description": text} for name, text in LINEAGE_DESCRIPTIONS.items()]
+        columns += [
+            {"name": f.stored_name, "description": f.description + (" Stored as a keyed hash." if f.pseudonymise else "")}
+            for f in entity.fields
+        ]
+        columns.append({"name": "extra_columns", "description": "Columns the contract does not name, as JSON."})
+        tables.append({"name": entity.name, "description": entity.description, "columns": columns})
+    document = {
+        "version": 2,
+        "sources": [
+            {
+                "name": "audit_extract",
+                "description": "Accepted rows of the audit extracts, every version, loaded by the ingestion assets. Generated from orchestration/contract.yml.",
+                "schema": "raw",
+                "tables": tables,
+            }
+        ],
+    }
+    header = "# Generated from orchestration/contract.yml by `cfa contract`: edit the contract, not this file.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, width=120)
+
+
+def generated_files(contract: Contract | None = None) -> dict[Path, str]:
+    contract = contract or load_contract()
+    assert set(LINEAGE_DESCRIPTIONS) == set(LINEAGE_COLUMNS)
+    return {
+        DOCS_DIR / "extract-contract.md": _docs(contract),
+        SOURCES_PATH: _sources(contract),
+        **_seed_files(contract),
+        **_suite_files(contract),
+    }
+
+
+def write_generated_files() -> list[Path]:
+    written = []
+    for path, text in generated_files().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def stale_generated_files() -> list[Path]:
+    return [
+        path.relative_to(REPO_ROOT)
+        for path, text in generated_files().items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+
+
+__all__ = ["generated_files", "write_generated_files", "stale_generated_files", "match_key"]

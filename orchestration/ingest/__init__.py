@@ -1,0 +1,1 @@
+"""Ingestion: the only room that sees identifiable data. It pseudonymises before it writes."""

@@ -1,0 +1,160 @@
+"""Load everything in the landing folder into the build database, then archive the files.
+
+Each file (each sheet of a workbook) is one transaction: its accepted rows, its rejected rows
+and its load-log entry commit together or not at all. Entities load in reference order
+(audits before their activities), so references are checked against what is already loaded.
+Files move to the archive folder, untouched, only once every sheet of theirs is recorded; a run
+that stops half-way leaves them in place, and the next run skips the sheets already loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import Contract, load_contract
+from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
+from orchestration.ingest.readers import FileRejected, Sheet, read_file
+from orchestration.ingest.store import LoadRecord, WarehouseStore
+from orchestration.ingest.validation import validate_sheet
+from orchestration.settings import WarehousePaths
+
+
+@dataclass
+class IngestSummary:
+    run_id: str | None
+    loads: list[LoadRecord] = field(default_factory=list)
+    archived: list[Path] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return len({load.file_name for load in self.loads if load.status == status})
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(load.rows_loaded for load in self.loads)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(load.rows_rejected for load in self.loads)
+
+
+def landing_files(landing_dir: Path) -> list[Path]:
+    """Files waiting in the landing folder, in name order (names usually carry the extract date)."""
+    if not landing_dir.is_dir():
+        return []
+    return sorted(
+        path
+        for path in landing_dir.iterdir()
+        if path.is_file() and not path.name.startswith((".", "~$"))
+    )
+
+
+def pseudonymise_sheet(sheet: Sheet, key: bytes) -> None:
+    personal = [f.name for f in sheet.entity.fields if f.pseudonymise]
+    for record in sheet.records:
+        for name in personal:
+            if record.values[name] is not None:
+                record.values[name] = pseudonymise(str(record.values[name]), key)
+
+
+def _archive(path: Path, archive_dir: Path, today: dt.date) -> Path:
+    target_dir = archive_dir / today.isoformat()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / path.name
+    counter = 1
+    while target.exists():
+        target = target_dir / f"{path.stem}.{counter}{path.suffix}"
+        counter += 1
+    shutil.move(str(path), str(target))
+    return target
+
+
+def ingest_landing_folder(
+    paths: WarehousePaths,
+    run_id: str | None = None,
+    today: dt.date | None = None,
+    log: Callable[[str], None] = print,
+    contract: Contract | None = None,
+) -> IngestSummary:
+    contract = contract or load_contract()
+    today = today or dt.date.today()
+    key = pseudonymisation_key()
+    summary = IngestSummary(run_id=run_id)
+    files = landing_files(paths.landing_dir)
+    log(f"{len(files)} file(s) in {paths.landing_dir}")
+
+    paths.build_database.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.build_database)) as connection:
+        store = WarehouseStore(connection, contract)
+        store.ensure_schemas()
+
+        readable: list[tuple[Path, str, Sheet]] = []
+        for path in files:
+            content = path.read_bytes()
+            content_sha256 = hashlib.sha256(content).hexdigest()
+            try:
+                sheets = read_file(path, content, contract)
+            except FileRejected as rejection:
+                guessed = contract.entity_for_name(path.name)
+                load = LoadRecord(
+                    file_name=path.name,
+                    entity=guessed.name if guessed else None,
+                    sheet_name=None,
+                    content_sha256=content_sha256,
+                    status="rejected_file",
+                    reason=str(rejection),
+                )
+                store.record(load, run_id)
+                summary.loads.append(load)
+                log(f"{path.name}: rejected: {rejection}")
+                continue
+            readable.extend((path, content_sha256, sheet) for sheet in sheets)
+
+        for entity in contract.load_order:
+            for path, content_sha256, sheet in (item for item in readable if item[2].entity is entity):
+                where = path.name + (f" [{sheet.sheet_name}]" if sheet.sheet_name else "")
+                if store.already_loaded(content_sha256, entity.name):
+                    load = LoadRecord(
+                        file_name=path.name,
+                        entity=entity.name,
+                        sheet_name=sheet.sheet_name,
+                        content_sha256=content_sha256,
+                        status="skipped_duplicate",
+                        reason="this content was loaded before",
+                    )
+                    store.record(load, run_id)
+                    summary.loads.append(load)
+                    log(f"{where}: skipped, already loaded")
+                    continue
+                pseudonymise_sheet(sheet, key)
+                known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
+                validated = validate_sheet(sheet, contract, known, today)
+                note = None
+                if sheet.dropped_headers:
+                    note = "columns never loaded (names and notes are not taken): " + ", ".join(sheet.dropped_headers)
+                load = LoadRecord(
+                    file_name=path.name,
+                    entity=entity.name,
+                    sheet_name=sheet.sheet_name,
+                    content_sha256=content_sha256,
+                    status="loaded",
+                    rows_read=validated.rows_read,
+                    rows_loaded=len(validated.accepted),
+                    rows_rejected=validated.rows_rejected,
+                    reason=note,
+                )
+                store.record(load, run_id, validated.accepted, validated.rejections, entity)
+                summary.loads.append(load)
+                log(f"{where}: {entity.name}: {load.rows_loaded} row(s) loaded, {load.rows_rejected} rejected")
+
+        for path in files:
+            archived_to = _archive(path, paths.archive_dir, today)
+            store.mark_archived(path.name, run_id, archived_to)
+            summary.archived.append(archived_to)
+    return summary
