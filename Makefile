@@ -1,0 +1,61 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CFA := $(BIN)/cfa
+INSTALLED := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+
+SAMPLE_DIR := data/sample
+LANDING_DIR := data/landing
+WAREHOUSE := data/warehouse/cfa.duckdb
+
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The project's Dagster instance (dagster.yaml), its storage git-ignored in .dagster/.
+export DAGSTER_HOME := $(CURDIR)
+export CFA_DAGSTER_STORAGE := $(CURDIR)/.dagster/storage
+export CFA_DAGSTER_COMPUTE_LOGS := $(CURDIR)/.dagster/compute_logs
+export CFA_LANDING_DIR ?= $(CURDIR)/$(LANDING_DIR)
+export CFA_WAREHOUSE ?= $(CURDIR)/$(WAREHOUSE)
+# Synthetic data only: a council sets its own key (and CFA_ENV=production refuses to run without one).
+export CFA_PSEUDONYMISATION_KEY ?= cfa-development-key-synthetic-data-only
+export GX_ANALYTICS_ENABLED := False
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+
+.PHONY: run test dev docs contract prepare install clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+$(MANIFEST): $(INSTALLED) $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
+	$(CFA) prepare
+
+prepare: $(MANIFEST)
+
+run: $(MANIFEST)
+	@echo "Pseudonymising with the development key: fit for the synthetic sample only."
+	@test -d $(SAMPLE_DIR) || $(CFA) sample $(SAMPLE_DIR)
+	@mkdir -p $(LANDING_DIR) && cp $(SAMPLE_DIR)/* $(LANDING_DIR)/
+	$(CFA) run --landing $(LANDING_DIR) --warehouse $(WAREHOUSE)
+
+test: $(MANIFEST)
+	$(BIN)/python -m pytest
+
+dev: $(MANIFEST)
+	$(BIN)/dagster dev -m orchestration.definitions
+
+docs: $(MANIFEST)
+	cd dbt_project && CFA_BUILD_DATABASE=$(CURDIR)/data/warehouse/.build/cfa.duckdb ../$(BIN)/dbt docs generate --profiles-dir .
+	@echo "dbt docs: dbt_project/target/index.html (serve with: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir .)"
+
+contract: $(INSTALLED)
+	$(CFA) contract
+
+clean:
+	rm -rf data .dagster dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""The Dagster definitions, split as in Dagster University's dbt course."""

@@ -1,0 +1,40 @@
+"""After the build: the QA officers' error report, then the warehouse published for analysts."""
+
+import dagster as dg
+
+from orchestration.defs.assets.dbt import warehouse_dbt_models
+from orchestration.defs.assets.ingestion import LOAD_LOG, REJECTED_ROWS
+from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.ingest.error_report import write_error_report
+from orchestration.publish.atomic import publish_warehouse
+
+
+@dg.asset(
+    key=["reports", "error_report"],
+    deps=[LOAD_LOG.key, REJECTED_ROWS.key],
+    group_name="reports",
+    kinds={"csv"},
+    pool=WAREHOUSE_POOL,
+)
+def error_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Every row and file this run rejected, with file, sheet, row, field, value and reason: a
+    CSV a QA officer opens in Excel to fix the extract."""
+    path, rows = write_error_report(warehouse.paths, context.run.run_id)
+    context.log.info(f"error report: {path} ({rows} rejection(s))")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "rejections": rows})
+
+
+@dg.asset(
+    key=["published", "warehouse"],
+    deps=[warehouse_dbt_models, error_report],
+    group_name="published",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The warehouse file analysts query, replaced in one atomic rename once the build has passed
+    its blocking tests (a failed build stops before this, leaving the last good warehouse)."""
+    paths = warehouse.paths
+    published = publish_warehouse(paths.build_database, paths.warehouse)
+    context.log.info(f"published {published}")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(published))})

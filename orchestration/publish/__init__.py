@@ -1,0 +1,1 @@
+"""Publishing: what analysts read is replaced whole, never written in place."""
