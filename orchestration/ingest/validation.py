@@ -29,6 +29,7 @@ from orchestration.settings import EXPECTATIONS_DIR
 ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: 00:00(?::00)?)?$")
 LA_CODE_PATTERN = r"^[0-9]{3}$"
+UNRECOGNISED = "unrecognised:"
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,10 @@ def _describe(conditions: dict[str, tuple[str, ...]]) -> str:
     return f"{name} is {' or '.join(values)}"
 
 
+def _article(noun: str) -> str:
+    return "an" if noun[0] in "aeiou" else "a"
+
+
 def _expectation(type_: str, field: str, reason: str, **kwargs: object) -> dict:
     return {"type": type_, "kwargs": kwargs, "meta": {"field": field, "reason": reason}}
 
@@ -141,7 +146,7 @@ def _field_expectations(entity: Entity, f: Field, contract: Contract) -> list[di
             _expectation(
                 "expect_column_values_to_be_in_set",
                 f.name,
-                f"'{{value}}' is not a {f.category.replace('_', ' ')}: use {category.describe_choices()}",
+                f"'{{value}}' is not {_article(f.category)} {f.category.replace('_', ' ')}: use {category.describe_choices()}",
                 column=f.name,
                 value_set=[v.code for v in category.values],
             )
@@ -302,7 +307,9 @@ def validate_sheet(
             elif f.type == "category":
                 typed[f.name] = display(cell)
                 code = contract.categories[f.category].normalise(cell) if cell is not None else None
-                checked[f.name] = code if code is not None else display(cell)
+                # An unrecognised spelling must fail the suite's set check even where it looks
+                # like a code (a bare "3" is not a grade), so it is marked, not passed through.
+                checked[f.name] = code if code is not None or cell is None else f"{UNRECOGNISED}{display(cell)}"
             else:
                 typed[f.name] = display(cell)
                 checked[f.name] = display(cell)
@@ -321,8 +328,8 @@ def validate_sheet(
         field_name = meta["field"]
         if (record.row_number, field_name) in unparseable:
             continue  # already rejected for the cell itself
-        names = [n.strip() for n in field_name.split(",")]
-        value = ", ".join(str(display(record.values[n])) for n in names)
+        shown = [display(record.values[name.strip()]) for name in field_name.split(",")]
+        value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
         rejections.append(Rejection(record.row_number, field_name, value, meta["reason"].format(value=value)))
 
     for reference in entity.references:
