@@ -1,0 +1,188 @@
+"""Shared fixtures. Everything runs for real: DuckDB files, dbt, Dagster executions.
+
+The slow part, one full run of the nightly job on the bundled sample through `cfa run`, happens
+once per session (`sample_run`) and is shared by the tests that read its results.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.ingest.pseudonymise import DEVELOPMENT_KEY
+from orchestration.settings import REPO_ROOT, WarehousePaths, warehouse_paths
+
+os.environ["CFA_PSEUDONYMISATION_KEY"] = DEVELOPMENT_KEY  # the tests' data is synthetic
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+os.environ.pop("CFA_ENV", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest() -> Path:
+    """dagster-dbt loads its assets from the manifest: parse the project before anything imports it."""
+    from orchestration.defs.resources import dbt_project
+
+    dbt_project.preparer.prepare(dbt_project)
+    return dbt_project.manifest_path
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehousePaths:
+    """A landing folder and warehouse of the test's own, set in the environment as `cfa run` sets them."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    warehouse = tmp_path / "warehouse" / "cfa.duckdb"
+    monkeypatch.setenv("CFA_LANDING_DIR", str(landing))
+    monkeypatch.setenv("CFA_WAREHOUSE", str(warehouse))
+    return warehouse_paths(landing, warehouse)
+
+
+def write_csv(
+    directory: Path, name: str, header: list[str], rows: list[list[object]], encoding: str = "utf-8"
+) -> Path:
+    path = directory / name
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+AUDIT_HEADER = [
+    "audit_id", "la_code", "child_id", "service_area", "team", "audit_type", "targeted_audit_id",
+    "audit_theme", "audit_start_date", "audit_completed_date", "status",
+]
+ACTIVITY_HEADER = ["activity_id", "audit_id", "activity_type", "completed_by_role", "completed_by_id", "activity_date", "overall_grade"]
+GRADE_HEADER = ["activity_id", "practice_area", "grade"]
+ACTION_HEADER = ["action_id", "audit_id", "practice_area", "raised_date", "due_date", "completed_date", "status"]
+PRACTICE_AREAS = [
+    "Voice of the Child", "Assessment and Analysis", "Quality of Plans", "Management Oversight",
+    "Partnership Working", "Strengths-Based Practice", "Embracing Diversity",
+]
+
+
+def audit_row(audit_id: str, **overrides: object) -> list[object]:
+    values = {
+        "audit_id": audit_id, "la_code": "885", "child_id": f"CHILD-{audit_id}", "service_area": "Children in Care",
+        "team": "CiC North", "audit_type": "case_file", "targeted_audit_id": "", "audit_theme": "",
+        "audit_start_date": "2022-06-01", "audit_completed_date": "2022-06-20", "status": "completed",
+    }
+    values.update(overrides)
+    return [values[column] for column in AUDIT_HEADER]
+
+
+def whole_audit(audit_id: str, grade: str, area_grade: str | None = None, completed: str = "2022-06-20") -> dict[str, list[list[object]]]:
+    """One completed case file audit with its three activities and both gradings' practice areas."""
+    area_grade = area_grade or grade
+    activities = [
+        [f"{audit_id}-AUD", audit_id, "audit", "Team Manager", "S1", "2022-06-05", grade],
+        [f"{audit_id}-PEER", audit_id, "peer_review", "Practice Lead", "S2", "2022-06-10", ""],
+        [f"{audit_id}-MOD", audit_id, "moderation", "QA Officer", "S3", completed, grade],
+    ]
+    grades = [[f"{audit_id}-{kind}", area, area_grade] for kind in ("AUD", "MOD") for area in PRACTICE_AREAS]
+    return {
+        "audits": [audit_row(audit_id, audit_completed_date=completed)],
+        "audit_activities": activities,
+        "audit_subsection_grades": grades,
+    }
+
+
+def write_drop(directory: Path, stamp: str, *audits: dict[str, list[list[object]]]) -> list[Path]:
+    headers = {"audits": AUDIT_HEADER, "audit_activities": ACTIVITY_HEADER, "audit_subsection_grades": GRADE_HEADER}
+    written = []
+    for entity, header in headers.items():
+        rows = [row for audit in audits for row in audit.get(entity, [])]
+        if rows:
+            written.append(write_csv(directory, f"{entity}_{stamp}.csv", header, rows))
+    return written
+
+
+@dataclass
+class Ingested:
+    paths: WarehousePaths
+    summary: object
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.paths.build_database), read_only=True) as connection:
+            return connection.execute(sql, params or []).fetchall()
+
+    def rejections(self) -> list[tuple]:
+        return self.query(
+            "SELECT file_name, sheet_name, row_number, field, value, reason FROM ops.rejected_rows ORDER BY file_name, row_number, field"
+        )
+
+    def load_log(self) -> list[dict]:
+        with duckdb.connect(str(self.paths.build_database), read_only=True) as connection:
+            relation = connection.sql("SELECT * FROM ops.load_log ORDER BY load_id")
+            return [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+
+
+@pytest.fixture()
+def ingest(workspace: WarehousePaths) -> Callable[..., Ingested]:
+    """Run ingestion (not dbt) over the workspace's landing folder."""
+    from orchestration.ingest.landing import ingest_landing_folder
+
+    def run(run_id: str = "test-run", today: dt.date | None = None) -> Ingested:
+        summary = ingest_landing_folder(workspace, run_id=run_id, today=today, log=lambda message: None)
+        return Ingested(paths=workspace, summary=summary)
+
+    return run
+
+
+@dataclass
+class SampleRun:
+    paths: WarehousePaths
+    exit_code: int
+    output: str
+    sample_files: list[Path]
+
+    def marts(self, sql: str, params: list | None = None) -> list[tuple]:
+        """Query the published warehouse, as an analyst would."""
+        with duckdb.connect(str(self.paths.warehouse), read_only=True) as connection:
+            return connection.execute(sql, params or []).fetchall()
+
+
+def run_cli(argv: list[str], dagster_storage: Path) -> tuple[int, str]:
+    """`cfa` in-process, against the project's dagster.yaml with storage in a temporary folder."""
+    import contextlib
+    import io
+
+    from orchestration import cli
+
+    os.environ["DAGSTER_HOME"] = str(REPO_ROOT)
+    os.environ["CFA_DAGSTER_STORAGE"] = str(dagster_storage / "storage")
+    os.environ["CFA_DAGSTER_COMPUTE_LOGS"] = str(dagster_storage / "compute_logs")
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = cli.main(argv)
+    return code, output.getvalue()
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
+    """The bundled sample through `cfa run`: the nightly Dagster job, ingestion to publishing."""
+    from orchestration.sample.generator import write_sample
+
+    root = tmp_path_factory.mktemp("sample_run")
+    landing = root / "landing"
+    sample_files = write_sample(root / "sample")
+    landing.mkdir()
+    for path in sample_files:
+        (landing / path.name).write_bytes(path.read_bytes())
+    warehouse = root / "warehouse" / "cfa.duckdb"
+    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE")}
+    code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
+    yield SampleRun(paths=warehouse_paths(landing, warehouse), exit_code=code, output=output, sample_files=sample_files)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -1,0 +1,172 @@
+"""Several nightly runs, each with a later drop that completes, corrects or cancels earlier
+audits: the marts follow the latest word on every audit, and hold back incomplete records."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.conftest import (
+    ACTIVITY_HEADER,
+    AUDIT_HEADER,
+    GRADE_HEADER,
+    PRACTICE_AREAS,
+    audit_row,
+    whole_audit,
+    write_csv,
+    write_drop,
+)
+
+
+@pytest.fixture()
+def run_job(workspace):
+    """Run the nightly job through Dagster, as the schedule does, and return a mart reader."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("nightly_warehouse")
+
+    def run():
+        with dg.instance_for_test() as instance:
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+        def marts(sql: str) -> list[tuple]:
+            with duckdb.connect(str(workspace.warehouse), read_only=True) as connection:
+                return connection.execute(sql).fetchall()
+
+        return marts
+
+    return run
+
+
+def _grades_by_quarter(marts) -> dict[str, dict[str, int]]:
+    result: dict[str, dict[str, int]] = {}
+    for quarter, grade, count in marts(
+        "SELECT quarter_label, grade_label, audit_count FROM marts.mart_audit_grades_by_quarter WHERE audit_count > 0"
+    ):
+        result.setdefault(quarter, {})[grade] = count
+    return result
+
+
+def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_job):
+    landing = workspace.landing_dir
+    # Drop 1 (end of June): two whole audits, one marked completed without its moderation yet,
+    # and one still in progress.
+    incomplete = whole_audit("A3", "Inadequate", completed="2022-06-25")
+    incomplete["audit_activities"] = incomplete["audit_activities"][:2]
+    incomplete["audit_subsection_grades"] = incomplete["audit_subsection_grades"][:7]
+    write_drop(
+        landing, "2022-06-30",
+        whole_audit("A1", "Good"),
+        whole_audit("A2", "Requires Improvement"),
+        incomplete,
+        {
+            "audits": [audit_row("A4", status="in_progress", audit_completed_date="")],
+            "audit_activities": [["A4-AUD", "A4", "audit", "", "", "2022-06-20", "Good"]],
+        },
+    )
+
+    marts = run_job()
+
+    assert _grades_by_quarter(marts) == {"2022-23 Q1": {"Good": 1, "Requires Improvement": 1}}
+    assert marts("SELECT audit_id, held_back_reason FROM marts.mart_audits_held_back") == [
+        ("A3", "expected 3 activities (1 audit, 1 peer review, 1 moderation), found 1 audit, 1 peer review, 0 moderation; "
+               "expected 7 moderated practice-area grades, found 0"),
+    ]
+    assert marts("SELECT case_file_audits_completed, audit_activities FROM marts.mart_quarterly_summary") == [(2, 6)]
+
+    # Drop 2 (end of July): A3's moderation arrives; A1's moderation is corrected to Outstanding;
+    # A2 is cancelled; A4 is completed in July.
+    write_csv(landing, "audits_2022-07-31.csv", AUDIT_HEADER, [
+        audit_row("A2", status="cancelled", audit_completed_date=""),
+        audit_row("A4", audit_completed_date="2022-07-10"),
+    ])
+    write_csv(landing, "audit_activities_2022-07-31.csv", ACTIVITY_HEADER, [
+        ["A3-MOD", "A3", "moderation", "QA Officer", "S3", "2022-06-25", "Inadequate"],
+        ["A1-MOD", "A1", "moderation", "QA Officer", "S3", "2022-06-20", "Outstanding"],
+        ["A4-PEER", "A4", "peer_review", "", "", "2022-07-01", ""],
+        ["A4-MOD", "A4", "moderation", "", "", "2022-07-10", "Good"],
+    ])
+    write_csv(landing, "audit_subsection_grades_2022-07-31.csv", GRADE_HEADER, [
+        *[["A3-MOD", area, "Inadequate"] for area in PRACTICE_AREAS],
+        ["A1-MOD", "Voice of the Child", "Outstanding"],
+        *[["A4-MOD", area, "RI"] for area in PRACTICE_AREAS],
+    ])
+
+    marts = run_job()
+
+    assert _grades_by_quarter(marts) == {
+        "2022-23 Q1": {"Outstanding": 1, "Inadequate": 1},
+        "2022-23 Q2": {"Good": 1},
+    }
+    assert marts("SELECT count(*) FROM marts.mart_audits_held_back") == [(0,)]
+    assert marts(
+        "SELECT practice_area_code, grade_code FROM marts.fct_subsection_grade WHERE audit_id = 'A1' ORDER BY 1"
+    ) == sorted(
+        [("voice_of_child", 1)] + [(code, 2) for code in (
+            "assessment_analysis", "quality_of_plans", "management_oversight", "partnership_working",
+            "strengths_based_practice", "embracing_diversity",
+        )]
+    )
+    assert marts(
+        "SELECT quarter_label, case_file_audits_completed, audit_activities, good_or_better_share, inadequate_count"
+        " FROM marts.mart_quarterly_summary ORDER BY 1"
+    ) == [("2022-23 Q1", 2, 6, 0.5, 1), ("2022-23 Q2", 1, 3, 1.0, 0)]
+    assert marts("SELECT audit_status FROM marts.fct_audit WHERE audit_id = 'A2'") == [("cancelled",)]
+
+    # Drop 2 delivered again: nothing changes.
+    for path in sorted(workspace.archive_dir.rglob("*_2022-07-31.csv")):
+        (landing / path.name).write_bytes(path.read_bytes())
+    before = _grades_by_quarter(marts)
+
+    marts = run_job()
+
+    assert _grades_by_quarter(marts) == before
+    statuses = marts("SELECT status, count(*) FROM ops.load_log GROUP BY 1 ORDER BY 1")
+    assert statuses == [("loaded", 6), ("skipped_duplicate", 3)]
+
+
+def test_a_reader_holding_the_warehouse_does_not_stop_the_nightly_build(workspace, run_job):
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    run_job()
+    analyst = duckdb.connect(str(workspace.warehouse), read_only=True)
+    try:
+        write_drop(workspace.landing_dir, "2022-07-31", whole_audit("B1", "Inadequate", completed="2022-07-15"))
+
+        marts = run_job()
+
+        assert analyst.execute("SELECT count(*) FROM marts.fct_audit").fetchone() == (1,)
+    finally:
+        analyst.close()
+    assert marts("SELECT count(*) FROM marts.fct_audit") == [(2,)]
+
+
+def test_a_failing_blocking_test_stops_publishing_and_keeps_the_last_good_warehouse(workspace, run_job):
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    run_job()
+    published_before = workspace.warehouse.read_bytes()
+    # A row written into raw behind ingestion's back, with a grade the contract does not know.
+    with duckdb.connect(str(workspace.build_database)) as connection:
+        connection.execute(
+            "INSERT INTO raw.audit_subsection_grades (load_id, file_name, source_row, loaded_at, activity_id, practice_area, grade)"
+            " VALUES (99, 'hand-edit', 2, now(), 'A1-MOD', 'Voice of the Child', 'Excellent')"
+        )
+
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("nightly_warehouse").execute_in_process(instance=instance, raise_on_error=False)
+
+    assert not result.success
+    assert {event.step_key for event in result.all_events if event.is_step_failure} == {"warehouse_dbt_models"}
+    failed_checks = {
+        event.asset_check_evaluation_data.check_name
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed
+    }
+    assert "not_null_stg_audit_extract__audit_subsection_grades_grade_code" in failed_checks
+    assert workspace.warehouse.read_bytes() == published_before
