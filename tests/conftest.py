@@ -143,11 +143,24 @@ class SampleRun:
     exit_code: int
     output: str
     sample_files: list[Path]
+    dagster_storage: Path
 
     def marts(self, sql: str, params: list | None = None) -> list[tuple]:
         """Query the published warehouse, as an analyst would."""
         with duckdb.connect(str(self.paths.warehouse), read_only=True) as connection:
             return connection.execute(sql, params or []).fetchall()
+
+
+DAGSTER_VARIABLES = ("DAGSTER_HOME", "CFA_DAGSTER_STORAGE", "CFA_DAGSTER_COMPUTE_LOGS")
+
+
+def dagster_environment(dagster_storage: Path) -> dict[str, str]:
+    """The project's dagster.yaml, with its storage in a folder of the test's own."""
+    return {
+        "DAGSTER_HOME": str(REPO_ROOT),
+        "CFA_DAGSTER_STORAGE": str(dagster_storage / "storage"),
+        "CFA_DAGSTER_COMPUTE_LOGS": str(dagster_storage / "compute_logs"),
+    }
 
 
 def run_cli(argv: list[str], dagster_storage: Path) -> tuple[int, str]:
@@ -157,9 +170,7 @@ def run_cli(argv: list[str], dagster_storage: Path) -> tuple[int, str]:
 
     from orchestration import cli
 
-    os.environ["DAGSTER_HOME"] = str(REPO_ROOT)
-    os.environ["CFA_DAGSTER_STORAGE"] = str(dagster_storage / "storage")
-    os.environ["CFA_DAGSTER_COMPUTE_LOGS"] = str(dagster_storage / "compute_logs")
+    os.environ.update(dagster_environment(dagster_storage))
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         code = cli.main(argv)
@@ -178,11 +189,16 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
     for path in sample_files:
         (landing / path.name).write_bytes(path.read_bytes())
     warehouse = root / "warehouse" / "cfa.duckdb"
-    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE")}
-    code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
-    yield SampleRun(paths=warehouse_paths(landing, warehouse), exit_code=code, output=output, sample_files=sample_files)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE", *DAGSTER_VARIABLES)}
+    try:
+        code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    yield SampleRun(
+        paths=warehouse_paths(landing, warehouse), exit_code=code, output=output, sample_files=sample_files,
+        dagster_storage=root / "dagster",
+    )

@@ -119,3 +119,14 @@ def test_the_instance_configuration_loads(tmp_path, monkeypatch):
     with dg.DagsterInstance.get() as instance:
         assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
         assert (tmp_path / "storage").exists()
+
+
+def test_each_raw_asset_has_a_blocking_great_expectations_check(defs):
+    checks = {
+        spec.asset_key: spec
+        for checks_def in defs.asset_checks
+        for spec in checks_def.check_specs
+        if spec.name == "rows_meet_the_extract_contract"
+    }
+    assert set(checks) == {dg.AssetKey(["raw", entity]) for entity in load_contract().entities}
+    assert all(spec.blocking for spec in checks.values())

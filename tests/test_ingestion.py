@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 
+import duckdb
 import openpyxl
 import pytest
 
@@ -249,3 +250,26 @@ def test_production_refuses_to_run_without_a_key(monkeypatch, workspace, ingest)
 def test_a_different_key_gives_different_pseudonyms():
     assert pseudonymise("P1", b"key-one") != pseudonymise("P1", b"key-two")
     assert pseudonymise("P1", b"key-one") == pseudonymise("P1", b"key-one")
+
+
+def test_the_suite_recheck_passes_loaded_rows_and_catches_a_row_edited_behind_ingestions_back(workspace, ingest):
+    from orchestration.contract import load_contract
+    from orchestration.ingest.recheck import recheck_run
+
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    ingest(run_id="night-1")
+    contract = load_contract()
+    grades = contract.entities["audit_subsection_grades"]
+
+    assert recheck_run(workspace, grades, contract, "night-1") == (14, [])
+    with duckdb.connect(str(workspace.build_database)) as connection:
+        connection.execute("UPDATE raw.audit_subsection_grades SET grade = 'Excellent' WHERE source_row = 3")
+
+    checked, problems = recheck_run(workspace, grades, contract, "night-1")
+
+    assert checked == 14
+    assert problems == [
+        "audit_subsection_grades_2022-06-30.csv row 3, grade: 'Excellent' is not a grade: "
+        "use Outstanding, Good, Requires Improvement or Inadequate"
+    ]
+    assert recheck_run(workspace, contract.entities["audits"], contract, "night-1") == (1, [])

@@ -25,6 +25,21 @@ def test_the_run_succeeds_and_summarises_what_it_did(sample_run):
     assert sample_run.paths.warehouse.exists()
 
 
+def test_the_cli_run_is_recorded_in_the_project_instance_for_the_ui(sample_run, monkeypatch):
+    import dagster as dg
+
+    from tests.conftest import dagster_environment
+
+    for name, value in dagster_environment(sample_run.dagster_storage).items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs()
+        assert run.job_name == "nightly_warehouse"
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags["cfa/trigger"] == "cli"
+        assert run.run_id in sample_run.output
+
+
 def test_the_sample_drop_is_deterministic(sample_run, tmp_path):
     from orchestration.sample.generator import write_sample
 
