@@ -57,11 +57,14 @@ def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_j
     incomplete = whole_audit("A3", "Inadequate", completed="2022-06-25")
     incomplete["audit_activities"] = incomplete["audit_activities"][:2]
     incomplete["audit_subsection_grades"] = incomplete["audit_subsection_grades"][:7]
+    overdone = whole_audit("A5", "Good")
+    overdone["audit_activities"].append(["A5-PEER2", "A5", "peer_review", "Practice Lead", "S4", "2022-06-12", ""])
     write_drop(
         landing, "2022-06-30",
         whole_audit("A1", "Good"),
         whole_audit("A2", "Requires Improvement"),
         incomplete,
+        overdone,
         {
             "audits": [audit_row("A4", status="in_progress", audit_completed_date="")],
             "audit_activities": [["A4-AUD", "A4", "audit", "", "", "2022-06-20", "Good"]],
@@ -71,9 +74,10 @@ def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_j
     marts = run_job()
 
     assert _grades_by_quarter(marts) == {"2022-23 Q1": {"Good": 1, "Requires Improvement": 1}}
-    assert marts("SELECT audit_id, held_back_reason FROM marts.mart_audits_held_back") == [
+    assert marts("SELECT audit_id, held_back_reason FROM marts.mart_audits_held_back ORDER BY 1") == [
         ("A3", "expected 3 activities (1 audit, 1 peer review, 1 moderation), found 1 audit, 1 peer review, 0 moderation; "
                "expected 7 moderated practice-area grades, found 0"),
+        ("A5", "expected 3 activities (1 audit, 1 peer review, 1 moderation), found 1 audit, 2 peer review, 1 moderation"),
     ]
     assert marts("SELECT case_file_audits_completed, audit_activities FROM marts.mart_quarterly_summary") == [(2, 6)]
 
@@ -101,7 +105,7 @@ def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_j
         "2022-23 Q1": {"Outstanding": 1, "Inadequate": 1},
         "2022-23 Q2": {"Good": 1},
     }
-    assert marts("SELECT count(*) FROM marts.mart_audits_held_back") == [(0,)]
+    assert marts("SELECT audit_id FROM marts.mart_audits_held_back") == [("A5",)]  # still an extra activity
     assert marts(
         "SELECT practice_area_code, grade_code FROM marts.fct_subsection_grade WHERE audit_id = 'A1' ORDER BY 1"
     ) == sorted(
@@ -126,6 +130,7 @@ def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_j
     assert _grades_by_quarter(marts) == before
     statuses = marts("SELECT status, count(*) FROM ops.load_log GROUP BY 1 ORDER BY 1")
     assert statuses == [("loaded", 6), ("skipped_duplicate", 3)]
+    assert marts("SELECT count(*) FROM marts.fct_audit WHERE audit_id = 'A5' AND NOT is_counted") == [(1,)]
 
 
 def test_a_reader_holding_the_warehouse_does_not_stop_the_nightly_build(workspace, run_job):
