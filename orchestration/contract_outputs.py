@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.contract import Contract, Field, load_contract, match_key
+from orchestration.contract import Contract, Field, load_contract
 from orchestration.ingest.store import LINEAGE_COLUMNS
 from orchestration.ingest.validation import build_suite, suite_path
 from orchestration.settings import DBT_PROJECT_DIR, DOCS_DIR, REPO_ROOT, SEEDS_DIR
@@ -117,7 +117,7 @@ def _docs(contract: Contract) -> str:
         + ", ".join(f"`{h}`" for h in contract.never_load_headers)
         + ".",
         "- Dates: ISO `2022-07-31` or UK `31/07/2022`; US month-first dates are rejected as such;",
-        "  Excel date cells load as dates.",
+        "  Excel date cells load as dates; a time of day after the date is ignored.",
         "- Text cells are trimmed; an empty cell is missing. Fully blank rows are skipped.",
         "- Rows are numbered as a spreadsheet shows them: the header is row 1.",
         "- The same content delivered twice (under any name) loads once. A later file with a row of the",
@@ -220,5 +220,3 @@ def stale_generated_files() -> list[Path]:
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
 
-
-__all__ = ["generated_files", "write_generated_files", "stale_generated_files", "match_key"]

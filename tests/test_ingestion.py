@@ -44,10 +44,11 @@ def test_header_variants_match_the_contract(workspace, ingest):
     ]
 
 
-def test_uk_and_iso_dates_load_as_the_same_date(workspace, ingest):
+def test_uk_and_iso_dates_load_as_the_same_date_and_a_time_of_day_is_ignored(workspace, ingest):
     write_csv(workspace.landing_dir, "audits_dates.csv", AUDIT_HEADER, [
         audit_row("A1", audit_start_date="01/06/2022", audit_completed_date="2022-06-20"),
         audit_row("A2", audit_start_date="2022-06-01", audit_completed_date="20/06/2022"),
+        audit_row("A3", audit_start_date="01/06/2022 09:15", audit_completed_date="2022-06-20T16:40:00"),
     ])
 
     ingested = ingest()

@@ -104,10 +104,10 @@ def _records_from_rows(
         cells = [_clean_cell(c) for c in row]
         if all(c is None for c in cells):
             continue
-        cell = lambda i: cells[i] if i < len(cells) else None  # noqa: E731 - ragged rows are short
+        cells += [None] * (len(headers) - len(cells))  # ragged rows are short
         values = {name: None for name in entity.field_names}
-        values.update({name: cell(i) for i, name in column_field.items()})
-        extra = {name: str(cell(i)) for i, name in extra_columns.items() if cell(i) is not None}
+        values.update({name: cells[i] for i, name in column_field.items()})
+        extra = {name: str(cells[i]) for i, name in extra_columns.items() if cells[i] is not None}
         records.append(Record(row_number=offset, values=values, extra=extra))
     return records, dropped
 

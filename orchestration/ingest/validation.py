@@ -26,8 +26,10 @@ from orchestration.contract import Contract, Entity, Field
 from orchestration.ingest.readers import Cell, Sheet
 from orchestration.settings import EXPECTATIONS_DIR
 
-ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
-UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: 00:00(?::00)?)?$")
+# A time of day, which some exports add, is ignored: the contract deals in dates.
+_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+ISO_DATE = re.compile(rf"^(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}$")
+UK_DATE = re.compile(rf"^(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){_TIME}$")
 LA_CODE_PATTERN = r"^[0-9]{3}$"
 UNRECOGNISED = "unrecognised:"
 
@@ -112,7 +114,7 @@ def _expectation(type_: str, field: str, reason: str, **kwargs: object) -> dict:
     return {"type": type_, "kwargs": kwargs, "meta": {"field": field, "reason": reason}}
 
 
-def _field_expectations(entity: Entity, f: Field, contract: Contract) -> list[dict]:
+def _field_expectations(f: Field, contract: Contract) -> list[dict]:
     expectations = []
     if f.required:
         expectations.append(
@@ -188,7 +190,7 @@ def _field_expectations(entity: Entity, f: Field, contract: Contract) -> list[di
 
 def build_suite(entity: Entity, contract: Contract) -> dict:
     """The entity's expectation suite, as the JSON kept in expectations/<entity>.json."""
-    expectations = [e for f in entity.fields for e in _field_expectations(entity, f, contract)]
+    expectations = [e for f in entity.fields for e in _field_expectations(f, contract)]
     key_reason = f"duplicate key ({', '.join(entity.key)}) = ({{value}}) within the file"
     key_label = ", ".join(entity.key)
     if len(entity.key) == 1:

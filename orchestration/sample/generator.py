@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -396,8 +397,6 @@ def _write_xlsx(path: Path, sheet_name: str, rows: list[dict]) -> None:
 
 
 def _fix_core_timestamps(data: bytes, fixed: dt.datetime) -> bytes:
-    import re
-
     stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     return re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", data)
 
