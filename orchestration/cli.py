@@ -17,18 +17,20 @@ JOB_NAME = "nightly_warehouse"
 def _print_run_summary(paths, run_id: str) -> None:
     import duckdb
 
-    if not paths.build_database.exists():
+    try:
+        with duckdb.connect(str(paths.build_database), read_only=True) as connection:
+            counts = dict(
+                connection.execute(
+                    "SELECT status, count(DISTINCT file_name) FROM ops.load_log WHERE run_id = ? GROUP BY status", [run_id]
+                ).fetchall()
+            )
+            rows_loaded, rows_rejected = connection.execute(
+                "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0) FROM ops.load_log WHERE run_id = ?",
+                [run_id],
+            ).fetchone()
+    except duckdb.Error as error:
+        print(f"\nNo run summary: the build database could not be read ({error})")
         return
-    with duckdb.connect(str(paths.build_database), read_only=True) as connection:
-        counts = dict(
-            connection.execute(
-                "SELECT status, count(DISTINCT file_name) FROM ops.load_log WHERE run_id = ? GROUP BY status", [run_id]
-            ).fetchall()
-        )
-        rows_loaded, rows_rejected = connection.execute(
-            "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0) FROM ops.load_log WHERE run_id = ?",
-            [run_id],
-        ).fetchone()
     print()
     print("Run summary")
     print(f"  files loaded:             {counts.get('loaded', 0)}")

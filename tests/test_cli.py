@@ -51,3 +51,36 @@ def test_run_refuses_production_without_a_key(tmp_path, monkeypatch, capsys):
     code = cli.main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "w" / "cfa.duckdb")])
     assert code == 2
     assert "refusing to load children's data" in capsys.readouterr().err
+
+
+def test_run_exits_non_zero_and_names_the_failed_step_when_the_run_fails(tmp_path, capsys):
+    from tests.conftest import run_cli
+
+    warehouse = tmp_path / "warehouse" / "cfa.duckdb"
+    build = warehouse.parent / ".build" / "cfa.duckdb"
+    build.parent.mkdir(parents=True)
+    build.write_bytes(b"not a database")  # e.g. a disk fault left the build unreadable
+
+    code, output = run_cli(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse)], tmp_path / "dagster")
+
+    assert code == 1
+    errors = capsys.readouterr().err
+    assert "cfa run: the run failed" in errors
+    assert "failed steps: ingest_audit_extracts" in errors
+    assert "No run summary: the build database could not be read" in output
+    assert not warehouse.exists()
+
+
+def test_run_refuses_to_start_while_another_run_holds_the_warehouse(tmp_path, capsys):
+    import fcntl
+
+    warehouse = tmp_path / "warehouse" / "cfa.duckdb"
+    lock_path = warehouse.parent / ".build" / "run.lock"
+    lock_path.parent.mkdir(parents=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+        code = cli.main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse)])
+
+    assert code == 3
+    assert f"another warehouse run is in progress for {warehouse}" in capsys.readouterr().err
