@@ -203,6 +203,10 @@ def test_every_problem_of_a_row_is_reported_and_the_row_counts_once(workspace, i
             id="missing-required-columns",
         ),
         pytest.param("audits_broken.xlsx", b"this is not a zip file", None, id="corrupt-xlsx"),
+        pytest.param(
+            "audits_quote.csv", b'audit_id,la_code\nA1,"885\nA2,885\nA3,885\n',
+            "not readable as CSV at line 4: unexpected end of data", id="unterminated-quote",
+        ),
     ],
 )
 def test_an_unreadable_file_is_rejected_whole_and_archived(workspace, ingest, file_name, content, reason):

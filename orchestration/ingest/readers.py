@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook
 
 from orchestration.contract import Contract, Entity, match_key
 
@@ -119,7 +119,12 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> list[Sheet]:
     text = _decode(content, file_name)
     if not text.strip():
         raise FileRejected("the file is empty")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    # strict: an unterminated quote would otherwise swallow every later row into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error as error:
+        raise FileRejected(f"not readable as CSV at line {reader.line_num}: {error}") from None
     records, dropped = _records_from_rows(rows, entity, contract, where="the file")
     return [Sheet(entity=entity, sheet_name=None, records=records, dropped_headers=dropped)]
 
@@ -127,7 +132,7 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> list[Sheet]:
 def read_xlsx(path: Path, contract: Contract) -> list[Sheet]:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as error:  # calamine raises its own error types for every unreadable file
+    except (CalamineError, OSError) as error:
         raise FileRejected(f"not a readable XLSX workbook ({error})") from None
     named_sheets = [(name, contract.entity_for_name(name)) for name in workbook.sheet_names]
     entity_sheets = [(name, entity) for name, entity in named_sheets if entity is not None]
@@ -141,7 +146,10 @@ def read_xlsx(path: Path, contract: Contract) -> list[Sheet]:
         if entity.name in seen:
             raise FileRejected(f"sheets {seen[entity.name]!r} and {name!r} are both {entity.name}")
         seen[entity.name] = name
-    sheet_rows = {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name, _ in entity_sheets}
+    try:
+        sheet_rows = {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name, _ in entity_sheets}
+    except CalamineError as error:
+        raise FileRejected(f"not a readable XLSX workbook ({error})") from None
     if not any(_clean_cell(c) is not None for rows in sheet_rows.values() for row in rows for c in row):
         raise FileRejected("the file is empty")
     sheets = []
