@@ -28,7 +28,6 @@ def test_utf8_csv_with_byte_order_mark_matches_its_first_header(workspace, inges
 
     ingested = ingest()
 
-    assert (workspace.landing_dir.parent / "landing_archive").exists()
     assert ingested.query("SELECT audit_id, team FROM raw.audits") == [("A1", "Ærø")]
 
 
