@@ -229,3 +229,34 @@ def test_the_reference_data_is_the_contracts(sample_run):
     assert [r[0] for r in sample_run.marts("SELECT practice_area_code FROM marts.dim_practice_area ORDER BY sort_order")] == [
         v.code for v in contract.categories["practice_area"].values
     ]
+
+
+def test_quarters_run_april_to_june_through_january_to_march(sample_run):
+    rows = sample_run.marts(
+        "SELECT quarter_label, fiscal_year, fiscal_quarter, quarter_start_date::VARCHAR, quarter_end_date::VARCHAR"
+        " FROM marts.dim_quarter WHERE fiscal_year = '2022-23' ORDER BY fiscal_quarter"
+    )
+    assert rows == [
+        ("2022-23 Q1", "2022-23", 1, "2022-04-01", "2022-06-30"),
+        ("2022-23 Q2", "2022-23", 2, "2022-07-01", "2022-09-30"),
+        ("2022-23 Q3", "2022-23", 3, "2022-10-01", "2022-12-31"),
+        ("2022-23 Q4", "2022-23", 4, "2023-01-01", "2023-03-31"),
+    ]
+    assert sample_run.marts("SELECT count(*), count(DISTINCT quarter_label) FROM marts.dim_quarter") == [(200, 200)]
+
+
+def test_actions_raised_and_completed_match_the_drop_quarter_by_quarter(sample_run):
+    from collections import Counter
+
+    from orchestration.sample.generator import build_sample
+
+    def quarter(day) -> str:
+        start = day.year if day.month >= 4 else day.year - 1
+        return f"{start}-{(start + 1) % 100:02d} Q{((day.month - 4) % 12) // 3 + 1}"
+
+    actions = build_sample().actions
+    raised = Counter(quarter(a["raised_date"]) for a in actions if a["status"] != "cancelled")
+    completed = Counter(quarter(a["completed_date"]) for a in actions if a["status"] == "completed")
+    rows = sample_run.marts("SELECT quarter_label, actions_raised, actions_completed FROM marts.mart_quarterly_summary")
+    assert {q: r for q, r, _ in rows if r} == dict(raised)
+    assert {q: c for q, _, c in rows if c} == dict(completed)
