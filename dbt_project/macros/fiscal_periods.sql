@@ -41,12 +41,3 @@
     {{ fiscal_quarter(date_expression) }} as {{ prefix }}fiscal_quarter,
     {{ quarter_label(fiscal_year_start(date_expression), fiscal_quarter(date_expression)) }} as {{ prefix }}quarter_label
 {%- endmacro %}
-
-{#- A share that is exact to double precision, and null rather than an error when nothing counts. -#}
-{% macro share(numerator, denominator) -%}
-    cast({{ numerator }} as double precision) / nullif(cast({{ denominator }} as double precision), 0)
-{%- endmacro %}
-
-{% macro as_at_date() -%}
-    {%- if var('as_at_date', '') -%} cast('{{ var("as_at_date") }}' as date) {%- else -%} current_date {%- endif -%}
-{%- endmacro %}

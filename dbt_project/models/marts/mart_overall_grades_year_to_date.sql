@@ -75,7 +75,7 @@ select
     cast(previous_year_audits as integer) as previous_year_audits,
     cast(previous_year_count as integer) as previous_year_count,
     {{ share('previous_year_count', 'previous_year_audits') }} as previous_year_share,
-    100 * ({{ share('year_to_date_count', 'year_audits') }} - {{ share('previous_year_count', 'previous_year_audits') }})
+    {{ percentage_point_change('year_to_date_count', 'year_audits', 'previous_year_count', 'previous_year_audits') }}
         as change_percentage_points
 
 from compared

@@ -101,7 +101,7 @@ select
     cast(comparison_quarter_audits as integer) as comparison_quarter_audits,
     cast(comparison_quarter_count as integer) as comparison_quarter_count,
     {{ share('comparison_quarter_count', 'comparison_quarter_audits') }} as comparison_quarter_share,
-    100 * ({{ share('year_to_date_count', 'year_audits') }} - {{ share('comparison_quarter_count', 'comparison_quarter_audits') }})
+    {{ percentage_point_change('year_to_date_count', 'year_audits', 'comparison_quarter_count', 'comparison_quarter_audits') }}
         as change_percentage_points
 
 from compared
