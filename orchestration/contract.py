@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -39,9 +39,10 @@ class Category:
     match_codes: bool
     values: tuple[CategoryValue, ...]
 
-    @property
+    @cached_property
     def accepted(self) -> dict[str, str]:
-        """Every accepted spelling's match key, mapped to the canonical code."""
+        """Every accepted spelling's match key, mapped to the canonical code (built once: it is
+        consulted for every category cell of every row)."""
         accepted: dict[str, str] = {}
         for value in self.values:
             spellings = [value.label, *value.aliases]
