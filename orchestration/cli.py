@@ -106,9 +106,9 @@ def command_validate(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.contract import load_contract
-    from orchestration.ingest.landing import pseudonymise_sheet
+    from orchestration.ingest.landing import in_load_order, pseudonymise_sheet, read_files
     from orchestration.ingest.pseudonymise import pseudonymisation_key
-    from orchestration.ingest.readers import FileRejected, read_file
+    from orchestration.ingest.store import WarehouseStore
     from orchestration.ingest.validation import validate_sheet
 
     contract = load_contract()
@@ -118,32 +118,31 @@ def command_validate(args: argparse.Namespace) -> int:
     paths = warehouse_paths(warehouse=args.warehouse)
     if paths.warehouse.exists():
         with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
-            for referenced_entity, field in referenced_fields:
-                rows = connection.execute(f"SELECT DISTINCT {field} FROM raw.{referenced_entity}").fetchall()
-                known[(referenced_entity, field)] = {r[0] for r in rows}
+            store = WarehouseStore(connection, contract)
+            known = {(entity, field): store.known_values(entity, field) for entity, field in referenced_fields}
 
+    files = [Path(name) for name in args.files]
     problems = 0
-    sheets = []
-    for name in args.files:
-        path = Path(name)
-        try:
-            sheets.extend((path, sheet) for sheet in read_file(path, path.read_bytes(), contract))
-        except (FileRejected, OSError) as error:
-            print(f"{path.name}: rejected file: {error}")
+    for path in files:
+        if not path.is_file():
+            print(f"{path.name}: rejected file: no such file")
             problems += 1
-    for entity in contract.load_order:
-        for path, sheet in [(p, s) for p, s in sheets if s.entity is entity]:
-            pseudonymise_sheet(sheet, key)
-            references = {ref.field: known.get((ref.entity, ref.field), set()) for ref in entity.references}
-            result = validate_sheet(sheet, contract, references, dt.date.today())
-            where = path.name + (f" [{sheet.sheet_name}]" if sheet.sheet_name else "")
-            for rejection in result.rejections:
-                print(f"{where} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
-            problems += len(result.rejections)
-            print(f"{where}: {entity.name}: {result.rows_read} row(s), {len(result.accepted)} valid, {result.rows_rejected} rejected")
-            for referenced_entity, field in referenced_fields:
-                if referenced_entity == entity.name:
-                    known.setdefault((referenced_entity, field), set()).update(row[field] for row in result.accepted)
+    readable, unreadable = read_files([path for path in files if path.is_file()], contract)
+    for file in unreadable:
+        print(f"{file.path.name}: rejected file: {file.reason}")
+        problems += 1
+    for item in in_load_order(readable, contract):
+        entity = item.sheet.entity
+        pseudonymise_sheet(item.sheet, key)
+        references = {ref.field: known.get((ref.entity, ref.field), set()) for ref in entity.references}
+        result = validate_sheet(item.sheet, contract, references, dt.date.today())
+        for rejection in result.rejections:
+            print(f"{item.label} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
+        problems += len(result.rejections)
+        print(f"{item.label}: {entity.name}: {result.rows_read} row(s), {len(result.accepted)} valid, {result.rows_rejected} rejected")
+        for referenced_entity, field in referenced_fields:
+            if referenced_entity == entity.name:
+                known.setdefault((referenced_entity, field), set()).update(row[field] for row in result.accepted)
     return 1 if problems else 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,18 +30,51 @@ from orchestration.settings import WarehousePaths
 class IngestSummary:
     run_id: str | None
     loads: list[LoadRecord] = field(default_factory=list)
-    archived: list[Path] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return len({load.file_name for load in self.loads if load.status == status})
 
     @property
-    def rows_loaded(self) -> int:
-        return sum(load.rows_loaded for load in self.loads)
-
-    @property
     def rows_rejected(self) -> int:
         return sum(load.rows_rejected for load in self.loads)
+
+
+@dataclass(frozen=True)
+class ReadableSheet:
+    path: Path
+    content_sha256: str
+    sheet: Sheet
+
+    @property
+    def label(self) -> str:
+        return self.path.name + (f" [{self.sheet.sheet_name}]" if self.sheet.sheet_name else "")
+
+
+@dataclass(frozen=True)
+class UnreadableFile:
+    path: Path
+    content_sha256: str
+    reason: str
+
+
+def read_files(files: list[Path], contract: Contract) -> tuple[list[ReadableSheet], list[UnreadableFile]]:
+    """Every sheet the files hold, and the files that cannot be read at all, with the reason."""
+    readable, unreadable = [], []
+    for path in files:
+        content = path.read_bytes()
+        content_sha256 = hashlib.sha256(content).hexdigest()
+        try:
+            readable.extend(ReadableSheet(path, content_sha256, sheet) for sheet in read_file(path, content, contract))
+        except FileRejected as rejection:
+            unreadable.append(UnreadableFile(path, content_sha256, str(rejection)))
+    return readable, unreadable
+
+
+def in_load_order(readable: list[ReadableSheet], contract: Contract) -> Iterator[ReadableSheet]:
+    """Sheets entity by entity, referenced entities first (audits before their activities),
+    and within an entity in file-name order."""
+    for entity in contract.load_order:
+        yield from (item for item in readable if item.sheet.entity is entity)
 
 
 def landing_files(landing_dir: Path) -> list[Path]:
@@ -94,67 +127,57 @@ def ingest_landing_folder(
         store = WarehouseStore(connection, contract)
         store.ensure_schemas()
 
-        readable: list[tuple[Path, str, Sheet]] = []
-        for path in files:
-            content = path.read_bytes()
-            content_sha256 = hashlib.sha256(content).hexdigest()
-            try:
-                sheets = read_file(path, content, contract)
-            except FileRejected as rejection:
-                guessed = contract.entity_for_name(path.name)
+        readable, unreadable = read_files(files, contract)
+        for file in unreadable:
+            guessed = contract.entity_for_name(file.path.name)
+            load = LoadRecord(
+                file_name=file.path.name,
+                entity=guessed.name if guessed else None,
+                sheet_name=None,
+                content_sha256=file.content_sha256,
+                status="rejected_file",
+                reason=file.reason,
+            )
+            store.record(load, run_id)
+            summary.loads.append(load)
+            log(f"{file.path.name}: rejected: {file.reason}")
+
+        for item in in_load_order(readable, contract):
+            entity, sheet = item.sheet.entity, item.sheet
+            if store.already_loaded(item.content_sha256, entity.name):
                 load = LoadRecord(
-                    file_name=path.name,
-                    entity=guessed.name if guessed else None,
-                    sheet_name=None,
-                    content_sha256=content_sha256,
-                    status="rejected_file",
-                    reason=str(rejection),
+                    file_name=item.path.name,
+                    entity=entity.name,
+                    sheet_name=sheet.sheet_name,
+                    content_sha256=item.content_sha256,
+                    status="skipped_duplicate",
+                    reason="this content was loaded before",
                 )
                 store.record(load, run_id)
                 summary.loads.append(load)
-                log(f"{path.name}: rejected: {rejection}")
+                log(f"{item.label}: skipped, already loaded")
                 continue
-            readable.extend((path, content_sha256, sheet) for sheet in sheets)
-
-        for entity in contract.load_order:
-            for path, content_sha256, sheet in (item for item in readable if item[2].entity is entity):
-                where = path.name + (f" [{sheet.sheet_name}]" if sheet.sheet_name else "")
-                if store.already_loaded(content_sha256, entity.name):
-                    load = LoadRecord(
-                        file_name=path.name,
-                        entity=entity.name,
-                        sheet_name=sheet.sheet_name,
-                        content_sha256=content_sha256,
-                        status="skipped_duplicate",
-                        reason="this content was loaded before",
-                    )
-                    store.record(load, run_id)
-                    summary.loads.append(load)
-                    log(f"{where}: skipped, already loaded")
-                    continue
-                pseudonymise_sheet(sheet, key)
-                known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
-                validated = validate_sheet(sheet, contract, known, today)
-                note = None
-                if sheet.dropped_headers:
-                    note = "columns never loaded (names and notes are not taken): " + ", ".join(sheet.dropped_headers)
-                load = LoadRecord(
-                    file_name=path.name,
-                    entity=entity.name,
-                    sheet_name=sheet.sheet_name,
-                    content_sha256=content_sha256,
-                    status="loaded",
-                    rows_read=validated.rows_read,
-                    rows_loaded=len(validated.accepted),
-                    rows_rejected=validated.rows_rejected,
-                    reason=note,
-                )
-                store.record(load, run_id, validated.accepted, validated.rejections, entity)
-                summary.loads.append(load)
-                log(f"{where}: {entity.name}: {load.rows_loaded} row(s) loaded, {load.rows_rejected} rejected")
+            pseudonymise_sheet(sheet, key)
+            known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
+            validated = validate_sheet(sheet, contract, known, today)
+            note = None
+            if sheet.dropped_headers:
+                note = "columns never loaded (names and notes are not taken): " + ", ".join(sheet.dropped_headers)
+            load = LoadRecord(
+                file_name=item.path.name,
+                entity=entity.name,
+                sheet_name=sheet.sheet_name,
+                content_sha256=item.content_sha256,
+                status="loaded",
+                rows_read=validated.rows_read,
+                rows_loaded=len(validated.accepted),
+                rows_rejected=validated.rows_rejected,
+                reason=note,
+            )
+            store.record(load, run_id, validated.accepted, validated.rejections, entity)
+            summary.loads.append(load)
+            log(f"{item.label}: {entity.name}: {load.rows_loaded} row(s) loaded, {load.rows_rejected} rejected")
 
         for path in files:
-            archived_to = _archive(path, paths.archive_dir, today)
-            store.mark_archived(path.name, run_id, archived_to)
-            summary.archived.append(archived_to)
+            store.mark_archived(path.name, run_id, _archive(path, paths.archive_dir, today))
     return summary
