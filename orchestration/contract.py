@@ -94,9 +94,6 @@ class Entity:
     references: tuple[Reference, ...]
     optional: bool
 
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
-
     @property
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]

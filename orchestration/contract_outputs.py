@@ -28,15 +28,6 @@ REFERENCE_SEEDS = {
     "activity_types": ("activity_type", "activity_type"),
 }
 
-LINEAGE_DESCRIPTIONS = {
-    "load_id": "The load (one file, or one sheet of a workbook) that delivered this version of the row; see ops.load_log.",
-    "file_name": "The landing file the row came from.",
-    "sheet_name": "The workbook sheet the row came from; empty for CSV.",
-    "source_row": "The row's number in its file or sheet, as a spreadsheet shows it (the header is row 1).",
-    "loaded_at": "When the row was loaded.",
-}
-
-
 def _csv_text(header: list[str], rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -170,7 +161,7 @@ def _docs(contract: Contract) -> str:
 def _sources(contract: Contract) -> str:
     tables = []
     for entity in contract.entities.values():
-        columns = [{"name": name, "description": text} for name, text in LINEAGE_DESCRIPTIONS.items()]
+        columns = [{"name": name, "description": text} for name, (_, text) in LINEAGE_COLUMNS.items()]
         columns += [
             {"name": f.stored_name, "description": f.description + (" Stored as a keyed hash." if f.pseudonymise else "")}
             for f in entity.fields
@@ -194,7 +185,6 @@ def _sources(contract: Contract) -> str:
 
 def generated_files(contract: Contract | None = None) -> dict[Path, str]:
     contract = contract or load_contract()
-    assert set(LINEAGE_DESCRIPTIONS) == set(LINEAGE_COLUMNS)
     return {
         DOCS_DIR / "extract-contract.md": _docs(contract),
         SOURCES_PATH: _sources(contract),

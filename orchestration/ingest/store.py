@@ -18,15 +18,14 @@ import duckdb
 
 from orchestration.contract import Contract, Entity
 
+# Every raw table starts with these: column -> (DuckDB type, what it means for an analyst).
 LINEAGE_COLUMNS = {
-    "load_id": "BIGINT NOT NULL",
-    "file_name": "VARCHAR NOT NULL",
-    "sheet_name": "VARCHAR",
-    "source_row": "INTEGER NOT NULL",
-    "loaded_at": "TIMESTAMP NOT NULL",
+    "load_id": ("BIGINT NOT NULL", "The load (one file, or one sheet of a workbook) that delivered this version of the row; see ops.load_log."),
+    "file_name": ("VARCHAR NOT NULL", "The landing file the row came from."),
+    "sheet_name": ("VARCHAR", "The workbook sheet the row came from; empty for CSV."),
+    "source_row": ("INTEGER NOT NULL", "The row's number in its file or sheet, as a spreadsheet shows it (the header is row 1)."),
+    "loaded_at": ("TIMESTAMP NOT NULL", "When the row was loaded."),
 }
-
-LOAD_STATUSES = ("loaded", "skipped_duplicate", "rejected_file")
 
 OPS_DDL = [
     "CREATE SCHEMA IF NOT EXISTS ops",
@@ -65,7 +64,7 @@ OPS_DDL = [
 
 
 def raw_columns(entity: Entity) -> dict[str, str]:
-    columns = dict(LINEAGE_COLUMNS)
+    columns = {name: kind for name, (kind, _) in LINEAGE_COLUMNS.items()}
     for f in entity.fields:
         columns[f.stored_name] = "DATE" if f.type == "date" else "VARCHAR"
     columns["extra_columns"] = "VARCHAR"
