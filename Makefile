@@ -18,12 +18,16 @@ export CFA_DAGSTER_STORAGE := $(CURDIR)/.dagster/storage
 export CFA_DAGSTER_COMPUTE_LOGS := $(CURDIR)/.dagster/compute_logs
 export CFA_LANDING_DIR ?= $(CURDIR)/$(LANDING_DIR)
 export CFA_WAREHOUSE ?= $(CURDIR)/$(WAREHOUSE)
-# Synthetic data only: a council sets its own key (and CFA_ENV=production refuses to run without one).
-export CFA_PSEUDONYMISATION_KEY ?= cfa-development-key-synthetic-data-only
+# Synthetic data only: a council sets its own key. In production there is no default at all,
+# so `cfa` refuses to run until the council's key is set (it refuses this one too).
+DEVELOPMENT_KEY := cfa-development-key-synthetic-data-only
+ifneq ($(CFA_ENV),production)
+export CFA_PSEUDONYMISATION_KEY ?= $(DEVELOPMENT_KEY)
+endif
 export GX_ANALYTICS_ENABLED := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: run test dev docs contract prepare install clean
+.PHONY: run test dev docs contract prepare install clean settings
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +43,7 @@ $(MANIFEST): $(INSTALLED) $(shell find dbt_project/models dbt_project/macros dbt
 prepare: $(MANIFEST)
 
 run: $(MANIFEST)
-	@echo "Pseudonymising with the development key: fit for the synthetic sample only."
+	@$(if $(filter $(DEVELOPMENT_KEY),$(CFA_PSEUDONYMISATION_KEY)),echo "Pseudonymising with the development key: fit for the synthetic sample only.",true)
 	@test -d $(SAMPLE_DIR) || $(CFA) sample $(SAMPLE_DIR)
 	@mkdir -p $(LANDING_DIR) && cp $(SAMPLE_DIR)/* $(LANDING_DIR)/
 	$(CFA) run --landing $(LANDING_DIR) --warehouse $(WAREHOUSE)
@@ -56,6 +60,13 @@ docs: $(MANIFEST)
 
 contract: $(INSTALLED)
 	$(CFA) contract
+
+# What `make` passes to cfa; the key itself is never printed.
+settings:
+	@echo "CFA_ENV=$(CFA_ENV)"
+	@echo "CFA_LANDING_DIR=$(CFA_LANDING_DIR)"
+	@echo "CFA_WAREHOUSE=$(CFA_WAREHOUSE)"
+	@echo "CFA_PSEUDONYMISATION_KEY=$(if $(CFA_PSEUDONYMISATION_KEY),$(if $(filter $(DEVELOPMENT_KEY),$(CFA_PSEUDONYMISATION_KEY)),(the development key),(set)),(not set))"
 
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import fcntl
 import os
 import sys
+import uuid
 from pathlib import Path
 
 from orchestration.settings import configure_dagster_home, warehouse_paths
@@ -43,52 +44,112 @@ def _print_run_summary(paths, run_id: str) -> None:
     print(f"  archived files:           {paths.archive_dir}")
 
 
-def command_run(args: argparse.Namespace) -> int:
-    if args.landing:
+def _warehouse_from_args(args: argparse.Namespace):
+    if getattr(args, "landing", None):
         os.environ["CFA_LANDING_DIR"] = str(Path(args.landing).resolve())
-    if args.warehouse:
+    if getattr(args, "warehouse", None):
         os.environ["CFA_WAREHOUSE"] = str(Path(args.warehouse).resolve())
-    paths = warehouse_paths()
     configure_dagster_home()
+    return warehouse_paths()
 
-    from orchestration.ingest.pseudonymise import PseudonymisationKeyMissing, pseudonymisation_key, uses_development_key
 
+@contextlib.contextmanager
+def _holding_the_warehouse(paths, command: str, run_id: str | None, wait_seconds: float):
+    """The one-writer guard for a whole command, with the Dagster instance; runs whose process
+    is gone are marked failed and their pool slots freed first, and the command says so."""
+    from dagster import DagsterInstance
+
+    from orchestration.ops.locking import hold_warehouse, stop_cleanly_on_signals
+    from orchestration.ops.recovery import recover_abandoned_runs, run_in_progress_checker
+
+    with stop_cleanly_on_signals(), DagsterInstance.get() as instance:
+        checker = run_in_progress_checker(instance)
+        with hold_warehouse(paths, run_id, f"cfa {command}", wait_seconds, print, checker) as stale:
+            for line in recover_abandoned_runs(instance, stale):
+                print(f"cfa {command}: {line}")
+            yield instance
+
+
+def _execute_nightly_job(paths, instance, run_id: str, trigger: str, log_level: str, wait_seconds: float) -> int:
+    """The nightly job in this process, under the guard the caller holds; exit status."""
+    from orchestration.defs.resources import WAREHOUSE_POOL
+    from orchestration.ops.recovery import process_tags, wait_for_pool
+
+    wait_for_pool(instance, WAREHOUSE_POOL, run_id, wait_seconds, print)
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def(JOB_NAME)
+    print(f"Running {JOB_NAME}: landing {paths.landing_dir} -> warehouse {paths.warehouse}")
     try:
-        pseudonymisation_key()
-    except PseudonymisationKeyMissing as error:
-        print(f"cfa run: {error}", file=sys.stderr)
-        return 2
-    if uses_development_key():
-        print("Note: pseudonymising with the development key (CFA_PSEUDONYMISATION_KEY unset): synthetic data only.")
-
-    # Runs from the CLI do not pass through the daemon's run queue: a lock beside the build
-    # database keeps two of them from writing the warehouse at once.
-    paths.build_database.parent.mkdir(parents=True, exist_ok=True)
-    with open(paths.build_database.parent / "run.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"cfa run: another warehouse run is in progress for {paths.warehouse}", file=sys.stderr)
-            return 3
-        from dagster import DagsterInstance
-
-        from orchestration.definitions import defs
-
-        job = defs.resolve_job_def(JOB_NAME)
-        print(f"Running {JOB_NAME}: landing {paths.landing_dir} -> warehouse {paths.warehouse}")
-        with DagsterInstance.get() as instance:
-            result = job.execute_in_process(
-                instance=instance,
-                raise_on_error=False,
-                tags={"cfa/trigger": "cli"},
-                run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-            )
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={"cfa/trigger": trigger, **process_tags()},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+    except KeyboardInterrupt as interrupt:
+        # Outside a step (before the first, between two): our own handler's KeyboardInterrupt.
+        return _stopped(instance, run_id, str(interrupt) or "SIGINT")
+    if _was_interrupted(result):
+        # Inside a step Dagster's handler takes SIGTERM and SIGINT alike and fails the step.
+        return _stopped(instance, run_id, "SIGTERM or SIGINT")
     _print_run_summary(paths, result.run_id)
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
-        print(f"\ncfa run: the run failed (run id {result.run_id}; failed steps: {', '.join(failed)})", file=sys.stderr)
+        reasons = {
+            event.step_failure_data.user_failure_data.description
+            for event in result.all_events
+            if event.is_step_failure and event.step_failure_data.user_failure_data is not None
+        }
+        reason = f": {'; '.join(sorted(r for r in reasons if r))}" if any(reasons) else ""
+        print(f"\ncfa run: the run failed (run id {result.run_id}; failed steps: {', '.join(failed)}){reason}", file=sys.stderr)
         return 1
     print(f"\nRun {result.run_id} succeeded.")
+    return 0
+
+
+def _was_interrupted(result) -> bool:
+    interrupts = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}
+    return any(
+        event.is_step_failure and event.step_failure_data.error is not None and event.step_failure_data.error.cls_name in interrupts
+        for event in result.all_events
+    )
+
+
+def _stopped(instance, run_id: str, signal_name: str) -> int:
+    import signal
+
+    run = instance.get_run_by_id(run_id)
+    if run is not None and not run.is_finished:
+        instance.report_run_failed(run, f"Stopped by {signal_name}.")
+    instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+    print(
+        f"cfa run: stopped by {signal_name}: run {run_id} is marked failed and nothing was published; "
+        "the warehouse is as the last good run left it.",
+        file=sys.stderr,
+    )
+    return 128 + getattr(signal.Signals, signal_name, signal.SIGINT).value
+
+
+def command_run(args: argparse.Namespace) -> int:
+    paths = _warehouse_from_args(args)
+    from orchestration.ingest.pseudonymise import pseudonymisation_key
+
+    pseudonymisation_key()  # refuses in production without the council's key
+    run_id = str(uuid.uuid4())
+    with _holding_the_warehouse(paths, "run", run_id, args.wait) as instance:
+        return _execute_nightly_job(paths, instance, run_id, "cli", args.log_level, args.wait)
+
+
+def command_recover(args: argparse.Namespace) -> int:
+    """Mark failed the runs whose process is gone and free their pool slots, without running."""
+    paths = _warehouse_from_args(args)
+    with _holding_the_warehouse(paths, "recover", None, args.wait) as instance:
+        from orchestration.ops.recovery import recover_abandoned_runs
+
+        if not recover_abandoned_runs(instance):
+            print(f"cfa recover: no abandoned run holds {paths.warehouse} or the warehouse pool.")
     return 0
 
 
@@ -168,6 +229,15 @@ def command_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_wait_argument(parser: argparse.ArgumentParser) -> None:
+    from orchestration.ops.locking import DEFAULT_WAIT_SECONDS
+
+    parser.add_argument(
+        "--wait", type=float, default=float(os.environ.get("CFA_RUN_WAIT_SECONDS", DEFAULT_WAIT_SECONDS)), metavar="SECONDS",
+        help=f"how long to wait for another run to finish with the warehouse before giving up (default: $CFA_RUN_WAIT_SECONDS or {DEFAULT_WAIT_SECONDS})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfa", description="Case File Audit Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,7 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", help="landing folder (default: $CFA_LANDING_DIR or data/landing)")
     run.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    _add_wait_argument(run)
     run.set_defaults(handler=command_run)
+
+    recover = commands.add_parser(
+        "recover", help="mark failed the runs whose process is gone and free the warehouse pool (see docs/operations.md)"
+    )
+    recover.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_wait_argument(recover)
+    recover.set_defaults(handler=command_recover)
 
     sample = commands.add_parser("sample", help="write the deterministic synthetic sample drop")
     sample.add_argument("directory")
@@ -197,8 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from orchestration.ops.refusals import Refusal
+
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except Refusal as refusal:
+        print(f"cfa {args.command}: {refusal}", file=sys.stderr)
+        return refusal.exit_code
 
 
 if __name__ == "__main__":

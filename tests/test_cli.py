@@ -80,7 +80,7 @@ def test_run_refuses_to_start_while_another_run_holds_the_warehouse(tmp_path, ca
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
-        code = cli.main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse)])
+        code = cli.main(["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse), "--wait", "0"])
 
     assert code == 3
     assert f"another warehouse run is in progress for {warehouse}" in capsys.readouterr().err

@@ -4,6 +4,7 @@ build on raw rows that break the contract)."""
 import dagster as dg
 
 from orchestration.contract import Entity, load_contract
+from orchestration.defs.guard import warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.ingest.recheck import recheck_run
 
@@ -17,7 +18,8 @@ def contract_suite_check(entity: Entity) -> dg.AssetChecksDefinition:
         pool=WAREHOUSE_POOL,
     )
     def rows_meet_the_extract_contract(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-        checked, problems = recheck_run(warehouse.paths, entity, load_contract(), context.run.run_id)
+        with warehouse_writer(context, warehouse.paths):
+            checked, problems = recheck_run(warehouse.paths, entity, load_contract(), context.run.run_id)
         return dg.AssetCheckResult(
             passed=not problems,
             metadata={"rows_checked": checked, "problems": len(problems), "first_problems": "\n".join(problems[:20])},

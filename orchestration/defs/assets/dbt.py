@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.defs.guard import warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project
 
 
@@ -29,4 +30,5 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     os.environ["CFA_BUILD_DATABASE"] = str(warehouse.paths.build_database)
-    yield from dbt.cli(["build"], context=context).stream()
+    with warehouse_writer(context, warehouse.paths):
+        yield from dbt.cli(["build"], context=context).stream()

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from orchestration.contract import load_contract
+from orchestration.defs.guard import warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.ingest.landing import ingest_landing_folder
 
@@ -32,7 +33,8 @@ REJECTED_ROWS = dg.AssetSpec(
 @dg.multi_asset(specs=[*RAW_SPECS, LOAD_LOG, REJECTED_ROWS], pool=WAREHOUSE_POOL, name="ingest_audit_extracts")
 def ingest_audit_extracts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Read, validate, pseudonymise and load every file in the landing folder, then archive it."""
-    summary = ingest_landing_folder(warehouse.paths, run_id=context.run.run_id, log=context.log.info)
+    with warehouse_writer(context, warehouse.paths):
+        summary = ingest_landing_folder(warehouse.paths, run_id=context.run.run_id, log=context.log.info)
     for spec in RAW_SPECS:
         entity = spec.key.path[-1]
         loads = [load for load in summary.loads if load.entity == entity and load.status == "loaded"]

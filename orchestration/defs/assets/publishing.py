@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.assets.dbt import warehouse_dbt_models
 from orchestration.defs.assets.ingestion import LOAD_LOG, REJECTED_ROWS
+from orchestration.defs.guard import warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.ingest.error_report import write_error_report
 from orchestration.publish.atomic import publish_warehouse
@@ -19,7 +20,8 @@ from orchestration.publish.atomic import publish_warehouse
 def error_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every row and file this run rejected, with file, sheet, row, field, value and reason: a
     CSV a QA officer opens in Excel to fix the extract."""
-    path, rows = write_error_report(warehouse.paths, context.run.run_id)
+    with warehouse_writer(context, warehouse.paths):
+        path, rows = write_error_report(warehouse.paths, context.run.run_id)
     context.log.info(f"error report: {path} ({rows} rejection(s))")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "rejections": rows})
 
@@ -35,6 +37,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     """The warehouse file analysts query, replaced in one atomic rename once the build has passed
     its blocking tests (a failed build stops before this, leaving the last good warehouse)."""
     paths = warehouse.paths
-    published = publish_warehouse(paths.build_database, paths.warehouse)
+    with warehouse_writer(context, paths, last_step=True):
+        published = publish_warehouse(paths.build_database, paths.warehouse)
     context.log.info(f"published {published}")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(published))})

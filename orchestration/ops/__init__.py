@@ -1,0 +1,1 @@
+"""Operations: one writer per warehouse, the key's fingerprint, history, backups and retention."""

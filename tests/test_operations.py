@@ -1,0 +1,235 @@
+"""Operations an operator can trust: killed runs, one writer, the production key, one key per
+warehouse, history, backups, retention, and messages instead of tracebacks.
+
+Runs are real: `cfa` in a subprocess or in-process, the nightly Dagster job, DuckDB files.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import cli
+from orchestration.settings import REPO_ROOT, warehouse_paths
+from tests.conftest import dagster_environment, run_cli, whole_audit, write_drop
+
+POOL = "duckdb_warehouse"
+
+
+def published_audits(warehouse: Path) -> list[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return [row[0] for row in connection.execute("SELECT audit_id FROM marts.fct_audit ORDER BY audit_id").fetchall()]
+
+
+def start_cli(argv: list[str], dagster_storage: Path, log: Path, **env: str) -> subprocess.Popen:
+    """`cfa` in a process of its own (and its own process group, with the dbt it starts)."""
+    environment = {**os.environ, **dagster_environment(dagster_storage), **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", *argv],
+        cwd=REPO_ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def wait_until_dbt_holds_the_pool(process: subprocess.Popen, dagster_storage: Path) -> None:
+    """Block until the run is mid-way: its dbt step holds the warehouse pool's one slot."""
+    from dagster import DagsterInstance
+
+    os.environ.update(dagster_environment(dagster_storage))
+    deadline = time.monotonic() + 300  # a guard against a hang, not a timing the test relies on
+    with DagsterInstance.get() as instance:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "the run ended before its dbt step started"
+            slots = instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+            if any(slot.step_key == "warehouse_dbt_models" for slot in slots):
+                return
+            time.sleep(0.2)
+    raise AssertionError("the run never reached its dbt step")
+
+
+def run_status_and_slots(run_id: str, dagster_storage: Path):
+    from dagster import DagsterInstance
+
+    os.environ.update(dagster_environment(dagster_storage))
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        return run.status.value, instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+
+
+# 1. A killed run never stops the next -------------------------------------------------------
+
+
+def test_a_run_after_a_killed_run_marks_it_failed_frees_its_pool_slot_and_publishes(workspace, tmp_path):
+    from orchestration.ops.locking import lock_path, read_holder
+
+    storage = tmp_path / "dagster"
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    argv = ["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)]
+    killed = start_cli(argv, storage, tmp_path / "killed.log")
+    wait_until_dbt_holds_the_pool(killed, storage)
+    killed_run = read_holder(lock_path(workspace)).run_id
+    os.killpg(killed.pid, signal.SIGKILL)  # as the OOM killer or a reboot would: no clean-up at all
+    killed.wait()
+
+    code, output = run_cli([*argv, "--wait", "0"], storage)
+
+    assert code == 0, output
+    assert f"run {killed_run} was still STARTED but its process (pid {killed.pid}) is gone: marked it failed" in output
+    assert f"freed the pool slots still held by run {killed_run} (FAILURE)" in output
+    status, slots = run_status_and_slots(killed_run, storage)
+    assert status == "FAILURE" and slots == []
+    assert published_audits(workspace.warehouse) == ["A1"]
+
+
+def test_sigterm_stops_a_run_cleanly_and_frees_the_warehouse(workspace, tmp_path):
+    from orchestration.ops.locking import lock_path, read_holder
+
+    storage = tmp_path / "dagster"
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    log = tmp_path / "stopped.log"
+    process = start_cli(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)], storage, log)
+    wait_until_dbt_holds_the_pool(process, storage)
+    run_id = read_holder(lock_path(workspace)).run_id
+
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=300)
+
+    output = log.read_text()
+    assert code != 0
+    assert f"cfa run: stopped by SIGTERM or SIGINT: run {run_id} is marked failed and nothing was published" in output
+    status, slots = run_status_and_slots(run_id, storage)
+    assert status == "FAILURE" and slots == []
+    assert read_holder(lock_path(workspace)) is None
+    assert not workspace.warehouse.exists()
+
+
+def test_a_run_that_must_wait_names_what_it_waits_for_and_gives_up_after_its_limit(workspace, tmp_path, capsys):
+    from orchestration.ops.locking import hold_warehouse
+
+    # Another live process's run holds the warehouse (this test's process stands in for it).
+    with hold_warehouse(workspace, "run-in-progress", "schedule nightly_warehouse_schedule", wait_seconds=0):
+        code = cli.main(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse), "--wait", "0"])
+
+    errors = capsys.readouterr().err
+    assert code == 3
+    assert f"another warehouse run is in progress for {workspace.warehouse}: run run-in-progress (schedule nightly_warehouse_schedule, pid {os.getpid()}" in errors
+    assert "gave up after 0 s" in errors and "--wait SECONDS" in errors
+    assert len(errors.strip().splitlines()) == 1
+
+
+# 2. One writer, however a run starts ---------------------------------------------------------
+
+
+def test_a_sensor_run_is_refused_while_cfa_run_holds_the_warehouse_and_takes_no_files(workspace, tmp_path):
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    files = write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    holder_script = (
+        "import sys\n"
+        "from orchestration.ops.locking import hold_warehouse\n"
+        "from orchestration.settings import warehouse_paths\n"
+        "with hold_warehouse(warehouse_paths(), 'cli-run', 'cfa run', wait_seconds=0):\n"
+        "    print('holding', flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_script], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with dg.instance_for_test() as instance:
+            result = defs.resolve_job_def("nightly_warehouse").execute_in_process(
+                instance=instance, raise_on_error=False, tags={"dagster/sensor_name": "landing_folder_sensor"}
+            )
+    finally:
+        holder.stdin.close()
+        holder.wait()
+
+    assert not result.success
+    failures = [event for event in result.all_events if event.is_step_failure]
+    assert [event.step_key for event in failures] == ["ingest_audit_extracts"]
+    description = failures[0].step_failure_data.user_failure_data.description
+    assert description.startswith(f"the warehouse {workspace.warehouse} is in use by run cli-run (cfa run, pid {holder.pid}")
+    assert "this run stops without writing" in description
+    assert all(path.exists() for path in files), "the refused run took the landing files"
+    assert not workspace.build_database.exists()
+
+
+# 3. The production guard holds ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [None, "cfa-development-key-synthetic-data-only"])
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_production_refuses_every_command_without_the_councils_key_in_one_line(workspace, tmp_path, monkeypatch, capsys, key, command):
+    monkeypatch.setenv("CFA_ENV", "production")
+    if key is None:
+        monkeypatch.delenv("CFA_PSEUDONYMISATION_KEY", raising=False)
+    else:
+        monkeypatch.setenv("CFA_PSEUDONYMISATION_KEY", key)
+    files = write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    argv = {
+        "run": ["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)],
+        "validate": ["validate", *map(str, files), "--warehouse", str(workspace.warehouse)],
+    }[command]
+
+    code = cli.main(argv)
+
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(errors) == 1 and errors[0].startswith(f"cfa {command}: CFA_ENV=production but CFA_PSEUDONYMISATION_KEY")
+    assert "refusing to load children's data" in errors[0]
+    assert not workspace.build_database.exists() and all(path.exists() for path in files)
+
+
+def test_the_makefile_passes_no_default_key_in_production():
+    environment = {key: value for key, value in os.environ.items() if key != "CFA_PSEUDONYMISATION_KEY"}
+
+    def key_line(**env: str) -> str:
+        printed = subprocess.run(
+            ["make", "-s", "--no-print-directory", "settings"], cwd=REPO_ROOT, capture_output=True, text=True,
+            env={**environment, **env},
+        )
+        assert printed.returncode == 0, printed.stderr
+        return next(line for line in printed.stdout.splitlines() if line.startswith("CFA_PSEUDONYMISATION_KEY="))
+
+    assert key_line() == "CFA_PSEUDONYMISATION_KEY=(the development key)"
+    assert key_line(CFA_ENV="production") == "CFA_PSEUDONYMISATION_KEY=(not set)"
+    assert key_line(CFA_ENV="production", CFA_PSEUDONYMISATION_KEY="council-secret") == "CFA_PSEUDONYMISATION_KEY=(set)"
+
+
+# 7. Messages, not tracebacks -----------------------------------------------------------------
+
+
+def test_the_development_key_note_is_one_line_once_and_no_python_warning(tmp_path):
+    files = write_drop(tmp_path, "2022-06-30", whole_audit("A1", "Good"))
+    environment = {key: value for key, value in os.environ.items() if key not in ("CFA_PSEUDONYMISATION_KEY", "CFA_ENV")}
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "validate", *map(str, files), "--warehouse", str(tmp_path / "none.duckdb")],
+        cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr.splitlines() == [
+        "note: CFA_PSEUDONYMISATION_KEY is not set: using the development key, fit for synthetic data only."
+    ]
+
+
+def test_the_daemon_monitors_runs_and_frees_the_slots_of_finished_ones(tmp_path, monkeypatch):
+    import dagster as dg
+
+    monkeypatch.setenv("DAGSTER_HOME", str(REPO_ROOT))
+    monkeypatch.setenv("CFA_DAGSTER_STORAGE", str(tmp_path / "storage"))
+    monkeypatch.setenv("CFA_DAGSTER_COMPUTE_LOGS", str(tmp_path / "logs"))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_settings["max_runtime_seconds"] > 0
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
