@@ -70,7 +70,9 @@ def _holding_the_warehouse(paths, command: str, run_id: str | None, wait_seconds
             yield instance
 
 
-def _execute_nightly_job(paths, instance, run_id: str, trigger: str, log_level: str, wait_seconds: float) -> int:
+def _execute_nightly_job(
+    paths, instance, run_id: str, trigger: str, log_level: str, wait_seconds: float, tags: dict[str, str] | None = None
+) -> int:
     """The nightly job in this process, under the guard the caller holds; exit status."""
     from orchestration.defs.resources import WAREHOUSE_POOL
     from orchestration.ops.recovery import process_tags, wait_for_pool
@@ -85,7 +87,7 @@ def _execute_nightly_job(paths, instance, run_id: str, trigger: str, log_level: 
             instance=instance,
             run_id=run_id,
             raise_on_error=False,
-            tags={"cfa/trigger": trigger, **process_tags()},
+            tags={"cfa/trigger": trigger, **process_tags(), **(tags or {})},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
     except KeyboardInterrupt as interrupt:
@@ -132,13 +134,50 @@ def _stopped(instance, run_id: str, signal_name: str) -> int:
     return 128 + getattr(signal.Signals, signal_name, signal.SIGINT).value
 
 
+@contextlib.contextmanager
+def _history_loss_allowed(allowed: bool):
+    """--allow-history-loss, for this run's steps (which run in this process) only."""
+    from orchestration.ops.history import ALLOW_HISTORY_LOSS
+
+    previous = os.environ.get(ALLOW_HISTORY_LOSS)
+    if allowed:
+        os.environ[ALLOW_HISTORY_LOSS] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(ALLOW_HISTORY_LOSS, None)
+        else:
+            os.environ[ALLOW_HISTORY_LOSS] = previous
+
+
+def _refuse_before_running(paths, key: bytes, allow_history_loss: bool, check_keys: bool = True) -> None:
+    """The checks the job's steps make, made before it starts: a refusal then leaves the
+    landing folder, the build and the warehouse exactly as they were."""
+    import duckdb
+
+    from orchestration.ops.history import check_history
+    from orchestration.ops.keyring import check_key
+
+    try:
+        if check_keys:
+            check_key(paths.warehouse, key, "published warehouse")
+            check_key(paths.build_database, key, "build database")
+        allowed_loss = check_history(paths.warehouse, paths.build_database, allowed=allow_history_loss or None)
+    except duckdb.Error:
+        return  # an unreadable build: the run's first step fails and says so
+    if allowed_loss:
+        print(f"cfa run: {allowed_loss}")
+
+
 def command_run(args: argparse.Namespace) -> int:
     paths = _warehouse_from_args(args)
     from orchestration.ingest.pseudonymise import pseudonymisation_key
 
-    pseudonymisation_key()  # refuses in production without the council's key
+    key = pseudonymisation_key()  # refuses in production without the council's key
     run_id = str(uuid.uuid4())
-    with _holding_the_warehouse(paths, "run", run_id, args.wait) as instance:
+    with _holding_the_warehouse(paths, "run", run_id, args.wait) as instance, _history_loss_allowed(args.allow_history_loss):
+        _refuse_before_running(paths, key, args.allow_history_loss)
         return _execute_nightly_job(paths, instance, run_id, "cli", args.log_level, args.wait)
 
 
@@ -238,6 +277,13 @@ def _add_wait_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_history_loss_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-history-loss", action="store_true",
+        help="publish even if the build lacks files the published warehouse had loaded (after losing the build folder on purpose)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfa", description="Case File Audit Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -247,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     _add_wait_argument(run)
+    _add_history_loss_argument(run)
     run.set_defaults(handler=command_run)
 
     recover = commands.add_parser(

@@ -233,3 +233,139 @@ def test_the_daemon_monitors_runs_and_frees_the_slots_of_finished_ones(tmp_path,
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_settings["max_runtime_seconds"] > 0
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
+
+
+# 4. One key per warehouse and 5. never publish less: a published warehouse to refuse over ----
+
+
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory) -> Path:
+    """One small drop through `cfa run`, published: copied by each test that needs a warehouse."""
+    root = tmp_path_factory.mktemp("published")
+    landing = root / "landing"
+    landing.mkdir()
+    write_drop(landing, "2022-06-30", whole_audit("A1", "Good"), whole_audit("A2", "Outstanding"))
+    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE")}
+    try:
+        code, output = run_cli(
+            ["run", "--landing", str(landing), "--warehouse", str(root / "warehouse" / "cfa.duckdb")], root / "dagster"
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    assert code == 0, output
+    return root
+
+
+@pytest.fixture()
+def published(published_once, tmp_path, monkeypatch):
+    """A copy of the published warehouse, its build, archive and Dagster storage, the test's own."""
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(published_once, root)
+    monkeypatch.setenv("CFA_LANDING_DIR", str(root / "landing"))
+    monkeypatch.setenv("CFA_WAREHOUSE", str(root / "warehouse" / "cfa.duckdb"))
+    return warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb")
+
+
+def file_digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cli_run(paths, *extra: str) -> tuple[int, str]:
+    return run_cli(
+        ["run", "--landing", str(paths.landing_dir), "--warehouse", str(paths.warehouse), "--wait", "0", *extra],
+        paths.warehouse.parent.parent / "dagster",
+    )
+
+
+def test_a_run_with_another_key_is_refused_and_changes_nothing(published, monkeypatch, capsys):
+    from orchestration.ops.keyring import key_fingerprint, short
+
+    before = file_digest(published.warehouse), file_digest(published.build_database)
+    files = write_drop(published.landing_dir, "2022-07-31", whole_audit("A3", "Good"))
+    monkeypatch.setenv("CFA_PSEUDONYMISATION_KEY", "a-different-key")
+
+    code, output = cli_run(published)
+
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 4, output
+    assert len(errors) == 1
+    assert errors[0].startswith("cfa run: the published warehouse was built with another pseudonymisation key")
+    assert f"CFA_PSEUDONYMISATION_KEY has {short(key_fingerprint(b'a-different-key'))}" in errors[0]
+    assert "a-different-key" not in errors[0] and "cfa rekey" in errors[0]
+    assert (file_digest(published.warehouse), file_digest(published.build_database)) == before
+    assert all(path.exists() for path in files)
+
+
+def test_the_build_records_its_keys_fingerprint_never_the_key(published):
+    from orchestration.ingest.pseudonymise import DEVELOPMENT_KEY
+    from orchestration.ops.keyring import key_fingerprint
+
+    with duckdb.connect(str(published.warehouse), read_only=True) as connection:
+        recorded = connection.execute("SELECT key_fingerprint FROM ops.warehouse_identity").fetchall()
+    assert recorded == [(key_fingerprint(DEVELOPMENT_KEY.encode()),)]
+    assert DEVELOPMENT_KEY.encode() not in published.warehouse.read_bytes()
+
+
+@pytest.mark.parametrize("loss", ["deleted", "replaced"])
+def test_a_run_whose_build_lost_its_history_is_refused_and_changes_nothing(published, capsys, loss):
+    import shutil
+
+    before = file_digest(published.warehouse)
+    files = write_drop(published.landing_dir, "2022-07-31", whole_audit("A3", "Good"))
+    shutil.rmtree(published.build_database.parent)
+    if loss == "replaced":  # e.g. an old or empty build copied back by hand
+        published.build_database.parent.mkdir()
+        duckdb.connect(str(published.build_database)).close()
+
+    code, output = cli_run(published)
+
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 5, output
+    assert len(errors) == 1 and "the build lost its history" in errors[0] and "--allow-history-loss" in errors[0]
+    assert file_digest(published.warehouse) == before
+    assert all(path.exists() for path in files)
+    assert published_audits(published.warehouse) == ["A1", "A2"]
+
+
+def test_a_scheduled_run_whose_build_lost_its_history_is_refused_at_ingestion(published):
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    before = file_digest(published.warehouse)
+    files = write_drop(published.landing_dir, "2022-07-31", whole_audit("A3", "Good"))
+    shutil.rmtree(published.build_database.parent)
+
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("nightly_warehouse").execute_in_process(
+            instance=instance, raise_on_error=False, tags={"dagster/schedule_name": "nightly_warehouse_schedule"}
+        )
+
+    failures = [event for event in result.all_events if event.is_step_failure]
+    assert [event.step_key for event in failures] == ["ingest_audit_extracts"]
+    assert "the build lost its history" in failures[0].step_failure_data.user_failure_data.description
+    assert file_digest(published.warehouse) == before
+    assert all(path.exists() for path in files)
+
+
+def test_the_operator_can_publish_a_smaller_warehouse_on_purpose(published, capsys):
+    import shutil
+
+    shutil.rmtree(published.build_database.parent)
+    write_drop(published.landing_dir, "2022-07-31", whole_audit("A3", "Good"))
+
+    code, output = cli_run(published, "--allow-history-loss")
+
+    assert code == 0, output
+    assert "the build lost its history" in output and "the loss is allowed" in output
+    assert published_audits(published.warehouse) == ["A3"]

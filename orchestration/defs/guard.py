@@ -25,6 +25,14 @@ def trigger_of(run: dg.DagsterRun) -> str:
     return "launched from Dagster"
 
 
+REKEY_TAG = "cfa/rekey"
+
+
+def is_rekey(run: dg.DagsterRun) -> bool:
+    """`cfa rekey`'s run publishes a build under a new key over the warehouse's old one."""
+    return run.tags.get(REKEY_TAG) == "true"
+
+
 @contextlib.contextmanager
 def warehouse_writer(context, paths: WarehousePaths, last_step: bool = False) -> Iterator[None]:
     """Hold the warehouse for this step; a refusal fails the step with its one line."""

@@ -23,6 +23,7 @@ from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
 from orchestration.ingest.readers import FileRejected, Sheet, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import validate_sheet
+from orchestration.ops.keyring import claim_key
 from orchestration.settings import WarehousePaths
 
 
@@ -126,6 +127,7 @@ def ingest_landing_folder(
     with duckdb.connect(str(paths.build_database)) as connection:
         store = WarehouseStore(connection, contract)
         store.ensure_schemas()
+        claim_key(connection, key)  # one key per warehouse: refuse another before loading anything
 
         readable, unreadable = read_files(files, contract)
         for file in unreadable:

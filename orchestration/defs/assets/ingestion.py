@@ -3,9 +3,12 @@
 import dagster as dg
 
 from orchestration.contract import load_contract
-from orchestration.defs.guard import warehouse_writer
+from orchestration.defs.guard import is_rekey, warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.ingest.landing import ingest_landing_folder
+from orchestration.ingest.pseudonymise import pseudonymisation_key
+from orchestration.ops.history import check_history
+from orchestration.ops.keyring import check_key
 
 RAW_SPECS = [
     dg.AssetSpec(
@@ -33,8 +36,16 @@ REJECTED_ROWS = dg.AssetSpec(
 @dg.multi_asset(specs=[*RAW_SPECS, LOAD_LOG, REJECTED_ROWS], pool=WAREHOUSE_POOL, name="ingest_audit_extracts")
 def ingest_audit_extracts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Read, validate, pseudonymise and load every file in the landing folder, then archive it."""
-    with warehouse_writer(context, warehouse.paths):
-        summary = ingest_landing_folder(warehouse.paths, run_id=context.run.run_id, log=context.log.info)
+    paths = warehouse.paths
+    with warehouse_writer(context, paths):
+        # Refuse before any file is loaded or archived: a build that lost its history, or a key
+        # other than the warehouse's.
+        allowed_loss = check_history(paths.warehouse, paths.build_database)
+        if allowed_loss:
+            context.log.warning(allowed_loss)
+        if not is_rekey(context.run):
+            check_key(paths.warehouse, pseudonymisation_key(), "published warehouse")
+        summary = ingest_landing_folder(paths, run_id=context.run.run_id, log=context.log.info)
     for spec in RAW_SPECS:
         entity = spec.key.path[-1]
         loads = [load for load in summary.loads if load.entity == entity and load.status == "loaded"]

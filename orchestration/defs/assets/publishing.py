@@ -4,9 +4,12 @@ import dagster as dg
 
 from orchestration.defs.assets.dbt import warehouse_dbt_models
 from orchestration.defs.assets.ingestion import LOAD_LOG, REJECTED_ROWS
-from orchestration.defs.guard import warehouse_writer
+from orchestration.defs.guard import is_rekey, warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.ingest.error_report import write_error_report
+from orchestration.ops.history import check_history
+from orchestration.ops.keyring import fingerprint_of, mismatch_message
+from orchestration.ops.refusals import Refusal
 from orchestration.publish.atomic import publish_warehouse
 
 
@@ -38,6 +41,12 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     its blocking tests (a failed build stops before this, leaving the last good warehouse)."""
     paths = warehouse.paths
     with warehouse_writer(context, paths, last_step=True):
+        allowed_loss = check_history(paths.warehouse, paths.build_database)
+        if allowed_loss:
+            context.log.warning(allowed_loss)
+        published_key, build_key = fingerprint_of(paths.warehouse), fingerprint_of(paths.build_database)
+        if published_key and build_key != published_key and not is_rekey(context.run):
+            raise Refusal(mismatch_message("published warehouse", published_key, build_key or "none"))
         published = publish_warehouse(paths.build_database, paths.warehouse)
     context.log.info(f"published {published}")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(published))})
