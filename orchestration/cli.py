@@ -174,7 +174,10 @@ def command_run(args: argparse.Namespace) -> int:
     paths = _warehouse_from_args(args)
     from orchestration.ingest.pseudonymise import pseudonymisation_key
 
+    from orchestration.ops.retention import retention_days
+
     key = pseudonymisation_key()  # refuses in production without the council's key
+    retention_days()  # refuses a setting that is not a number of days, before anything runs
     run_id = str(uuid.uuid4())
     with _holding_the_warehouse(paths, "run", run_id, args.wait) as instance, _history_loss_allowed(args.allow_history_loss):
         _refuse_before_running(paths, key, args.allow_history_loss)
@@ -189,6 +192,36 @@ def command_recover(args: argparse.Namespace) -> int:
 
         if not recover_abandoned_runs(instance):
             print(f"cfa recover: no abandoned run holds {paths.warehouse} or the warehouse pool.")
+    return 0
+
+
+def command_backup(args: argparse.Namespace) -> int:
+    from orchestration.ops.backup import backup
+
+    paths = _warehouse_from_args(args)
+    with _holding_the_warehouse(paths, "backup", None, args.wait):
+        folder = backup(paths, Path(args.destination).resolve())
+    print(f"cfa backup: {folder}")
+    print("  the warehouse, the build database and the archive; the archive holds raw child ids: protect the backup as you protect it")
+    return 0
+
+
+def command_restore(args: argparse.Namespace) -> int:
+    from orchestration.ingest.pseudonymise import pseudonymisation_key
+    from orchestration.ops.backup import restore, verify
+    from orchestration.ops.keyring import key_fingerprint, short
+
+    paths = _warehouse_from_args(args)
+    verify(Path(args.backup))  # a damaged backup is refused before the lock is even taken
+    with _holding_the_warehouse(paths, "restore", None, args.wait):
+        restored = restore(paths, Path(args.backup))
+    what = [name for name, done in (("the build database", restored.build), ("the published warehouse", restored.warehouse)) if done]
+    print(f"cfa restore: restored {' and '.join(what)} from {args.backup}; {restored.archive_files} archived file(s) put back")
+    if restored.key_fingerprint and restored.key_fingerprint != key_fingerprint(pseudonymisation_key()):
+        print(
+            f"cfa restore: note: the backup was made under key {short(restored.key_fingerprint)}, not the key now set: "
+            "runs are refused until CFA_PSEUDONYMISATION_KEY is that key again."
+        )
     return 0
 
 
@@ -302,6 +335,20 @@ def build_parser() -> argparse.ArgumentParser:
     recover.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
     _add_wait_argument(recover)
     recover.set_defaults(handler=command_recover)
+
+    backup = commands.add_parser("backup", help="copy the warehouse, the build database and the archive into a new dated folder")
+    backup.add_argument("destination", help="folder to make the cfa-backup-<time> folder in")
+    backup.add_argument("--landing", help="landing folder, whose archive is backed up (default: $CFA_LANDING_DIR or data/landing)")
+    backup.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_wait_argument(backup)
+    backup.set_defaults(handler=command_backup)
+
+    restore = commands.add_parser("restore", help="put a backup's warehouse, build database and archived files back")
+    restore.add_argument("backup", help="the cfa-backup-<time> folder")
+    restore.add_argument("--landing", help="landing folder, whose archive is restored (default: $CFA_LANDING_DIR or data/landing)")
+    restore.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_wait_argument(restore)
+    restore.set_defaults(handler=command_restore)
 
     sample = commands.add_parser("sample", help="write the deterministic synthetic sample drop")
     sample.add_argument("directory")

@@ -58,6 +58,7 @@ def test_every_writer_of_the_warehouse_is_in_the_single_writer_pool(defs):
         "warehouse_dbt_models": "duckdb_warehouse",
         "reports__error_report": "duckdb_warehouse",
         "published__warehouse": "duckdb_warehouse",
+        "ops__archive_deletions": "duckdb_warehouse",
     }
 
 

@@ -369,3 +369,83 @@ def test_the_operator_can_publish_a_smaller_warehouse_on_purpose(published, caps
     assert code == 0, output
     assert "the build lost its history" in output and "the loss is allowed" in output
     assert published_audits(published.warehouse) == ["A3"]
+
+
+# 5. Backup and restore -----------------------------------------------------------------------
+
+
+def test_restore_puts_back_what_backup_took_after_the_build_folder_and_archive_are_lost(published, tmp_path, capsys):
+    import shutil
+
+    from orchestration.ops.history import check_history
+
+    argv = ["--landing", str(published.landing_dir), "--warehouse", str(published.warehouse), "--wait", "0"]
+    build_before = file_digest(published.build_database)
+    archived_before = sorted(path.relative_to(published.archive_dir) for path in published.archive_dir.rglob("*.csv"))
+    assert run_cli(["backup", str(tmp_path / "backups"), *argv], tmp_path / "dagster")[0] == 0
+    (folder,) = (tmp_path / "backups").iterdir()
+
+    shutil.rmtree(published.build_database.parent)
+    shutil.rmtree(published.archive_dir)
+    duckdb.connect(str(published.warehouse)).execute("DROP SCHEMA marts CASCADE").close()  # a bad hand edit
+
+    code, output = run_cli(["restore", str(folder), *argv], tmp_path / "dagster")
+
+    assert code == 0, output
+    assert f"restored the build database and the published warehouse from {folder}; {len(archived_before)} archived file(s) put back" in output
+    assert file_digest(published.build_database) == build_before
+    assert published_audits(published.warehouse) == ["A1", "A2"]
+    assert sorted(path.relative_to(published.archive_dir) for path in published.archive_dir.rglob("*.csv")) == archived_before
+    assert check_history(published.warehouse, published.build_database) is None  # the next run may publish
+
+
+def test_restore_refuses_a_damaged_backup_and_changes_nothing(published, tmp_path, capsys):
+    argv = ["--landing", str(published.landing_dir), "--warehouse", str(published.warehouse), "--wait", "0"]
+    run_cli(["backup", str(tmp_path / "backups"), *argv], tmp_path / "dagster")
+    (folder,) = (tmp_path / "backups").iterdir()
+    with open(folder / "build" / "cfa.duckdb", "r+b") as handle:
+        handle.seek(5000)
+        handle.write(b"damage")
+    before = file_digest(published.warehouse), file_digest(published.build_database)
+
+    code, _ = run_cli(["restore", str(folder), *argv], tmp_path / "dagster")
+
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 6
+    assert errors == [f"cfa restore: the backup {folder} is damaged: build/cfa.duckdb is missing or changed since it was made; nothing was restored."]
+    assert (file_digest(published.warehouse), file_digest(published.build_database)) == before
+
+
+# 6. Retention --------------------------------------------------------------------------------
+
+
+def test_the_nightly_run_deletes_archived_extracts_past_retention_and_logs_each(published, monkeypatch, capsys):
+    import datetime as dt
+
+    today = dt.date.today()
+    expired = published.archive_dir / (today - dt.timedelta(days=31)).isoformat() / "audits_2022-01-31.csv"
+    kept = published.archive_dir / (today - dt.timedelta(days=29)).isoformat() / "audits_2022-02-28.csv"
+    for path in (expired, kept):
+        path.parent.mkdir(parents=True)
+        path.write_text(delivered := "audit_id,child_id\nA0,CHILD-RAW-ID\n")
+    recent = sorted(published.archive_dir.glob(f"{today.isoformat()}/*.csv"))
+    monkeypatch.setenv("CFA_ARCHIVE_RETENTION_DAYS", "30")
+
+    code, output = cli_run(published)
+
+    assert code == 0, output
+    assert not expired.exists() and not expired.parent.exists()
+    assert kept.exists() and recent and all(path.exists() for path in recent)
+    run_log = capsys.readouterr().err
+    assert f"deleted archived extract {expired}: archived more than 30 days before {today.isoformat()}" in run_log
+    with duckdb.connect(str(published.warehouse), read_only=True) as connection:
+        logged = connection.execute("SELECT path, archived_on, bytes, reason FROM ops.archive_deletions").fetchall()
+    assert logged == [(str(expired), today - dt.timedelta(days=31), len(delivered), f"archived more than 30 days before {today.isoformat()} (CFA_ARCHIVE_RETENTION_DAYS)")]
+
+
+def test_a_retention_setting_that_is_not_a_number_of_days_is_refused(workspace, monkeypatch, capsys):
+    monkeypatch.setenv("CFA_ARCHIVE_RETENTION_DAYS", "two years")
+    code = cli.main(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)])
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(errors) == 1
+    assert errors[0].startswith("cfa run: CFA_ARCHIVE_RETENTION_DAYS='two years' is not a whole number of days")

@@ -1,4 +1,5 @@
-"""After the build: the QA officers' error report, then the warehouse published for analysts."""
+"""After the build: the QA officers' error report, the archive's retention, then the warehouse
+published for analysts."""
 
 import dagster as dg
 
@@ -10,6 +11,7 @@ from orchestration.ingest.error_report import write_error_report
 from orchestration.ops.history import check_history
 from orchestration.ops.keyring import fingerprint_of, mismatch_message
 from orchestration.ops.refusals import Refusal
+from orchestration.ops.retention import delete_expired_archive, retention_days
 from orchestration.publish.atomic import publish_warehouse
 
 
@@ -30,8 +32,24 @@ def error_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 
 @dg.asset(
+    key=["ops", "archive_deletions"],
+    deps=[LOAD_LOG.key],
+    group_name="ingestion",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def archive_retention(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Archived extracts (raw child ids included) older than CFA_ARCHIVE_RETENTION_DAYS, deleted;
+    every deletion recorded here with its path, archive date, size and SHA-256."""
+    with warehouse_writer(context, warehouse.paths):
+        deleted = delete_expired_archive(warehouse.paths, context.run.run_id, log=context.log.info)
+    context.log.info(f"archive retention: {retention_days()} days; {len(deleted)} expired file(s) deleted")
+    return dg.MaterializeResult(metadata={"files_deleted": len(deleted), "retention_days": retention_days()})
+
+
+@dg.asset(
     key=["published", "warehouse"],
-    deps=[warehouse_dbt_models, error_report],
+    deps=[warehouse_dbt_models, error_report, archive_retention],
     group_name="published",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
