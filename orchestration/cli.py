@@ -184,6 +184,33 @@ def command_run(args: argparse.Namespace) -> int:
         return _execute_nightly_job(paths, instance, run_id, "cli", args.log_level, args.wait)
 
 
+def command_rekey(args: argparse.Namespace) -> int:
+    """Rebuild every pseudonym under the key now set, from the archived extracts, and publish."""
+    from orchestration.defs.guard import REKEY_TAG
+    from orchestration.ingest.pseudonymise import pseudonymisation_key
+    from orchestration.ops.keyring import fingerprint_of, key_fingerprint, short
+    from orchestration.ops.rekey import refuse_unless_rekeyable, replay_archive, swap_back, swap_in
+    from orchestration.ops.retention import retention_days
+
+    paths = _warehouse_from_args(args)
+    key = pseudonymisation_key()
+    retention_days()
+    run_id = str(uuid.uuid4())
+    with _holding_the_warehouse(paths, "rekey", run_id, args.wait) as instance, _history_loss_allowed(args.allow_history_loss):
+        deliveries = refuse_unless_rekeyable(paths, key, args.allow_history_loss)
+        old, new = short(fingerprint_of(paths.build_database) or "unrecorded"), short(key_fingerprint(key))
+        print(f"cfa rekey: replaying {len(deliveries)} archived file(s) under key {new} (the warehouse's key was {old})")
+        fresh = replay_archive(paths, deliveries, log=lambda line: print(f"cfa rekey: {line}"))
+        kept = swap_in(paths, fresh)
+        code = _execute_nightly_job(paths, instance, run_id, "cfa rekey", args.log_level, args.wait, tags={REKEY_TAG: "true"})
+        if code != 0:
+            swap_back(paths, kept)
+            print(f"cfa rekey: nothing was published; the build under key {old} is back in place.", file=sys.stderr)
+            return code
+    print(f"cfa rekey: the warehouse is now under key {new}. The build under key {old} is kept at {kept}: delete it once the new warehouse is checked.")
+    return 0
+
+
 def command_recover(args: argparse.Namespace) -> int:
     """Mark failed the runs whose process is gone and free their pool slots, without running."""
     paths = _warehouse_from_args(args)
@@ -328,6 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wait_argument(run)
     _add_history_loss_argument(run)
     run.set_defaults(handler=command_run)
+
+    rekey = commands.add_parser(
+        "rekey", help="change the pseudonymisation key: rebuild every pseudonym from the archive under the key now set, then publish"
+    )
+    rekey.add_argument("--landing", help="landing folder, whose archive is replayed (default: $CFA_LANDING_DIR or data/landing)")
+    rekey.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    rekey.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    _add_wait_argument(rekey)
+    _add_history_loss_argument(rekey)
+    rekey.set_defaults(handler=command_rekey)
 
     recover = commands.add_parser(
         "recover", help="mark failed the runs whose process is gone and free the warehouse pool (see docs/operations.md)"

@@ -267,6 +267,9 @@ def published(published_once, tmp_path, monkeypatch):
 
     root = tmp_path / "copy"
     shutil.copytree(published_once, root)
+    for database in (root / "warehouse" / "cfa.duckdb", root / "warehouse" / ".build" / "cfa.duckdb"):
+        with duckdb.connect(str(database)) as connection:  # the copy's load log points at the copy's archive
+            connection.execute("UPDATE ops.load_log SET archived_to = replace(archived_to, ?, ?)", [str(published_once), str(root)])
     monkeypatch.setenv("CFA_LANDING_DIR", str(root / "landing"))
     monkeypatch.setenv("CFA_WAREHOUSE", str(root / "warehouse" / "cfa.duckdb"))
     return warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb")
@@ -449,3 +452,58 @@ def test_a_retention_setting_that_is_not_a_number_of_days_is_refused(workspace, 
     errors = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(errors) == 1
     assert errors[0].startswith("cfa run: CFA_ARCHIVE_RETENTION_DAYS='two years' is not a whole number of days")
+
+
+# 4. Rotation: cfa rekey ---------------------------------------------------------------------
+
+
+def child_pseudonyms(database: Path) -> dict[str, str]:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return dict(connection.execute("SELECT audit_id, child_pseudonym FROM marts.fct_audit").fetchall())
+
+
+def test_rekey_rebuilds_every_pseudonym_from_the_archive_under_the_new_key(published, monkeypatch, capsys):
+    from orchestration.ingest.pseudonymise import DEVELOPMENT_KEY, pseudonymise
+    from orchestration.ops.keyring import fingerprint_of, key_fingerprint
+
+    old_key, new_key = DEVELOPMENT_KEY.encode(), b"the-councils-new-key"
+    assert child_pseudonyms(published.warehouse) == {a: pseudonymise(f"CHILD-{a}", old_key) for a in ("A1", "A2")}
+    loads_before = published_load_log(published.warehouse)
+    monkeypatch.setenv("CFA_PSEUDONYMISATION_KEY", new_key.decode())
+    argv = ["--landing", str(published.landing_dir), "--warehouse", str(published.warehouse), "--wait", "0"]
+
+    code, output = run_cli(["rekey", *argv], published.warehouse.parent.parent / "dagster")
+
+    assert code == 0, output + capsys.readouterr().err
+    assert "cfa rekey: replaying 3 archived file(s) under key" in output
+    assert child_pseudonyms(published.warehouse) == {a: pseudonymise(f"CHILD-{a}", new_key) for a in ("A1", "A2")}
+    assert fingerprint_of(published.warehouse) == fingerprint_of(published.build_database) == key_fingerprint(new_key)
+    assert published_load_log(published.warehouse) == loads_before  # same files, order, runs and archive paths
+
+    monkeypatch.setenv("CFA_PSEUDONYMISATION_KEY", old_key.decode())  # the old key is now the wrong one
+    code, _ = cli_run(published)
+    assert code == 4 and "built with another pseudonymisation key" in capsys.readouterr().err
+
+
+def published_load_log(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute(
+            "SELECT load_id, run_id, file_name, entity, content_sha256, status, rows_loaded, archived_to FROM ops.load_log ORDER BY load_id"
+        ).fetchall()
+
+
+def test_rekey_refuses_when_the_archive_no_longer_holds_what_the_warehouse_loaded(published, monkeypatch, capsys):
+    (gone, *_) = sorted(published.archive_dir.rglob("audits_*.csv"))
+    gone.unlink()  # past retention
+    before = file_digest(published.warehouse), file_digest(published.build_database)
+    monkeypatch.setenv("CFA_PSEUDONYMISATION_KEY", "the-councils-new-key")
+
+    code, _ = run_cli(
+        ["rekey", "--landing", str(published.landing_dir), "--warehouse", str(published.warehouse), "--wait", "0"],
+        published.warehouse.parent.parent / "dagster",
+    )
+
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 7 and len(errors) == 1
+    assert errors[0].startswith("cfa rekey: 1 of the 3 archived extract(s) the warehouse loaded are no longer in the archive")
+    assert (file_digest(published.warehouse), file_digest(published.build_database)) == before
