@@ -151,7 +151,7 @@ def _history_loss_allowed(allowed: bool):
             os.environ[ALLOW_HISTORY_LOSS] = previous
 
 
-def _refuse_before_running(paths, key: bytes, allow_history_loss: bool, check_keys: bool = True) -> None:
+def _refuse_before_running(paths, key: bytes, allow_history_loss: bool) -> None:
     """The checks the job's steps make, made before it starts: a refusal then leaves the
     landing folder, the build and the warehouse exactly as they were."""
     import duckdb
@@ -160,9 +160,8 @@ def _refuse_before_running(paths, key: bytes, allow_history_loss: bool, check_ke
     from orchestration.ops.keyring import check_key
 
     try:
-        if check_keys:
-            check_key(paths.warehouse, key, "published warehouse")
-            check_key(paths.build_database, key, "build database")
+        check_key(paths.warehouse, key, "published warehouse")
+        check_key(paths.build_database, key, "build database")
         allowed_loss = check_history(paths.warehouse, paths.build_database, allowed=allow_history_loss or None)
     except duckdb.Error:
         return  # an unreadable build: the run's first step fails and says so
@@ -171,11 +170,10 @@ def _refuse_before_running(paths, key: bytes, allow_history_loss: bool, check_ke
 
 
 def command_run(args: argparse.Namespace) -> int:
-    paths = _warehouse_from_args(args)
     from orchestration.ingest.pseudonymise import pseudonymisation_key
-
     from orchestration.ops.retention import retention_days
 
+    paths = _warehouse_from_args(args)
     key = pseudonymisation_key()  # refuses in production without the council's key
     retention_days()  # refuses a setting that is not a number of days, before anything runs
     run_id = str(uuid.uuid4())
@@ -234,7 +232,7 @@ def command_backup(args: argparse.Namespace) -> int:
 
 
 def command_restore(args: argparse.Namespace) -> int:
-    from orchestration.ingest.pseudonymise import pseudonymisation_key
+    from orchestration.ingest.pseudonymise import DEVELOPMENT_KEY
     from orchestration.ops.backup import restore, verify
     from orchestration.ops.keyring import key_fingerprint, short
 
@@ -244,7 +242,8 @@ def command_restore(args: argparse.Namespace) -> int:
         restored = restore(paths, Path(args.backup))
     what = [name for name, done in (("the build database", restored.build), ("the published warehouse", restored.warehouse)) if done]
     print(f"cfa restore: restored {' and '.join(what)} from {args.backup}; {restored.archive_files} archived file(s) put back")
-    if restored.key_fingerprint and restored.key_fingerprint != key_fingerprint(pseudonymisation_key()):
+    key_now = (os.environ.get("CFA_PSEUDONYMISATION_KEY") or DEVELOPMENT_KEY).encode("utf-8")
+    if restored.key_fingerprint and restored.key_fingerprint != key_fingerprint(key_now):
         print(
             f"cfa restore: note: the backup was made under key {short(restored.key_fingerprint)}, not the key now set: "
             "runs are refused until CFA_PSEUDONYMISATION_KEY is that key again."
@@ -414,6 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     except Refusal as refusal:
         print(f"cfa {args.command}: {refusal}", file=sys.stderr)
         return refusal.exit_code
+    except KeyboardInterrupt as interrupt:
+        # SIGTERM or SIGINT while waiting for the warehouse or preparing: nothing was running.
+        import signal
+
+        name = str(interrupt) or "SIGINT"
+        print(f"cfa {args.command}: stopped by {name} before anything ran; nothing changed.", file=sys.stderr)
+        return 128 + getattr(signal.Signals, name, signal.SIGINT).value
 
 
 if __name__ == "__main__":

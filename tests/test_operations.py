@@ -163,21 +163,38 @@ def test_a_sensor_run_is_refused_while_cfa_run_holds_the_warehouse_and_takes_no_
     assert not workspace.build_database.exists()
 
 
+def test_cfa_run_waits_for_a_scheduled_run_between_its_steps_then_refuses(workspace, capsys):
+    from orchestration.ops.locking import lock_path, read_holder, writer_step
+
+    # A scheduled run's first writer step has finished: the lock is free, the lease names it.
+    with writer_step(workspace, "scheduled-run", "schedule nightly_warehouse_schedule"):
+        pass
+    assert read_holder(lock_path(workspace)).run_id == "scheduled-run"
+
+    code = cli.main(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse), "--wait", "0"])
+
+    errors = capsys.readouterr().err
+    assert code == 3
+    assert "another warehouse run is in progress" in errors and "run scheduled-run (schedule nightly_warehouse_schedule" in errors
+    assert read_holder(lock_path(workspace)).run_id == "scheduled-run"
+
+
 # 3. The production guard holds ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", [None, "cfa-development-key-synthetic-data-only"])
 @pytest.mark.parametrize("command", ["run", "validate"])
-def test_production_refuses_every_command_without_the_councils_key_in_one_line(workspace, tmp_path, monkeypatch, capsys, key, command):
+def test_production_refuses_every_command_without_the_councils_key_in_one_line(published, monkeypatch, capsys, key, command):
     monkeypatch.setenv("CFA_ENV", "production")
     if key is None:
         monkeypatch.delenv("CFA_PSEUDONYMISATION_KEY", raising=False)
     else:
         monkeypatch.setenv("CFA_PSEUDONYMISATION_KEY", key)
-    files = write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    files = write_drop(published.landing_dir, "2022-07-31", whole_audit("A3", "Good"))
+    before = file_digest(published.warehouse), file_digest(published.build_database)
     argv = {
-        "run": ["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)],
-        "validate": ["validate", *map(str, files), "--warehouse", str(workspace.warehouse)],
+        "run": ["run", "--landing", str(published.landing_dir), "--warehouse", str(published.warehouse)],
+        "validate": ["validate", *map(str, files), "--warehouse", str(published.warehouse)],
     }[command]
 
     code = cli.main(argv)
@@ -186,7 +203,8 @@ def test_production_refuses_every_command_without_the_councils_key_in_one_line(w
     assert code == 2
     assert len(errors) == 1 and errors[0].startswith(f"cfa {command}: CFA_ENV=production but CFA_PSEUDONYMISATION_KEY")
     assert "refusing to load children's data" in errors[0]
-    assert not workspace.build_database.exists() and all(path.exists() for path in files)
+    assert (file_digest(published.warehouse), file_digest(published.build_database)) == before
+    assert all(path.exists() for path in files)
 
 
 def test_the_makefile_passes_no_default_key_in_production():
@@ -422,28 +440,38 @@ def test_restore_refuses_a_damaged_backup_and_changes_nothing(published, tmp_pat
 # 6. Retention --------------------------------------------------------------------------------
 
 
-def test_the_nightly_run_deletes_archived_extracts_past_retention_and_logs_each(published, monkeypatch, capsys):
+def test_the_nightly_job_deletes_archived_extracts_past_retention_and_logs_each(published, monkeypatch):
     import datetime as dt
+
+    import dagster as dg
+
+    from orchestration.definitions import defs
 
     today = dt.date.today()
     expired = published.archive_dir / (today - dt.timedelta(days=31)).isoformat() / "audits_2022-01-31.csv"
     kept = published.archive_dir / (today - dt.timedelta(days=29)).isoformat() / "audits_2022-02-28.csv"
+    delivered = "audit_id,child_id\nA0,CHILD-RAW-ID\n"
     for path in (expired, kept):
         path.parent.mkdir(parents=True)
-        path.write_text(delivered := "audit_id,child_id\nA0,CHILD-RAW-ID\n")
-    recent = sorted(published.archive_dir.glob(f"{today.isoformat()}/*.csv"))
+        path.write_text(delivered)
+    recent = sorted(published.archive_dir.glob("*/*.csv"))
     monkeypatch.setenv("CFA_ARCHIVE_RETENTION_DAYS", "30")
+    reason = f"archived more than 30 days before {today.isoformat()} (CFA_ARCHIVE_RETENTION_DAYS)"
 
-    code, output = cli_run(published)
+    # The nightly job's retention step, as the schedule runs it (dbt and publishing left out for speed).
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("nightly_warehouse").execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey(["ops", "archive_deletions"])],
+            tags={"dagster/schedule_name": "nightly_warehouse_schedule"},
+        )
+        run_log = [entry.user_message for entry in instance.all_logs(result.run_id)]
 
-    assert code == 0, output
     assert not expired.exists() and not expired.parent.exists()
-    assert kept.exists() and recent and all(path.exists() for path in recent)
-    run_log = capsys.readouterr().err
-    assert f"deleted archived extract {expired}: archived more than 30 days before {today.isoformat()}" in run_log
-    with duckdb.connect(str(published.warehouse), read_only=True) as connection:
-        logged = connection.execute("SELECT path, archived_on, bytes, reason FROM ops.archive_deletions").fetchall()
-    assert logged == [(str(expired), today - dt.timedelta(days=31), len(delivered), f"archived more than 30 days before {today.isoformat()} (CFA_ARCHIVE_RETENTION_DAYS)")]
+    assert all(path.exists() for path in recent if path != expired)
+    assert f"deleted archived extract {expired}: {reason}" in run_log
+    with duckdb.connect(str(published.build_database), read_only=True) as connection:
+        logged = connection.execute("SELECT run_id, path, archived_on, bytes, reason FROM ops.archive_deletions").fetchall()
+    assert logged == [(result.run_id, str(expired), today - dt.timedelta(days=31), len(delivered), reason)]
 
 
 def test_a_retention_setting_that_is_not_a_number_of_days_is_refused(workspace, monkeypatch, capsys):
