@@ -176,7 +176,18 @@ def _sources(contract: Contract) -> str:
                 "description": "Accepted rows of the audit extracts, every version, loaded by the ingestion assets. Generated from orchestration/contract.yml.",
                 "schema": "raw",
                 "tables": tables,
-            }
+            },
+            {
+                "name": "ops",
+                "description": "Ingestion's own records: what the staging models need to know about deliveries.",
+                "schema": "ops",
+                "tables": [
+                    {
+                        "name": "load_log",
+                        "description": "Every file (or workbook sheet) ingestion has seen: its extract date, whether it is a full extract, and its row counts.",
+                    }
+                ],
+            },
         ],
     }
     header = "# Generated from orchestration/contract.yml by `cfa contract`: edit the contract, not this file.\n"
