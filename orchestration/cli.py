@@ -378,7 +378,7 @@ def _add_wait_argument(parser: argparse.ArgumentParser) -> None:
     from orchestration.ops.locking import DEFAULT_WAIT_SECONDS
 
     parser.add_argument(
-        "--wait", type=float, default=float(os.environ.get("CFA_RUN_WAIT_SECONDS", DEFAULT_WAIT_SECONDS)), metavar="SECONDS",
+        "--wait", type=float, default=None, metavar="SECONDS",
         help=f"how long to wait for another run to finish with the warehouse before giving up (default: $CFA_RUN_WAIT_SECONDS or {DEFAULT_WAIT_SECONDS})",
     )
 
@@ -388,6 +388,19 @@ def _add_history_loss_argument(parser: argparse.ArgumentParser) -> None:
         "--allow-history-loss", action="store_true",
         help="publish even if the build lacks files the published warehouse had loaded (after losing the build folder on purpose)",
     )
+
+
+def _wait_seconds_from_environment() -> float:
+    from orchestration.ops.locking import DEFAULT_WAIT_SECONDS
+    from orchestration.ops.refusals import Refusal
+
+    value = os.environ.get("CFA_RUN_WAIT_SECONDS", "").strip()
+    if not value:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        return float(value)
+    except ValueError:
+        raise Refusal(f"CFA_RUN_WAIT_SECONDS={value!r} is not a number of seconds: set it, or unset it for {DEFAULT_WAIT_SECONDS}.") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -456,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "wait") and args.wait is None:
+            args.wait = _wait_seconds_from_environment()
         return args.handler(args)
     except Refusal as refusal:
         print(f"cfa {args.command}: {refusal}", file=sys.stderr)

@@ -18,9 +18,22 @@ import pytest
 
 from orchestration import cli
 from orchestration.settings import REPO_ROOT, warehouse_paths
-from tests.conftest import dagster_environment, run_cli, whole_audit, write_drop
+from tests.conftest import DAGSTER_VARIABLES, dagster_environment, run_cli, whole_audit, write_drop
 
 POOL = "duckdb_warehouse"
+
+
+@pytest.fixture(autouse=True)
+def own_dagster_storage(tmp_path) -> Path:
+    """Each test's Dagster instance storage is its own, and the environment is put back after."""
+    saved = {key: os.environ.get(key) for key in DAGSTER_VARIABLES}
+    os.environ.update(dagster_environment(tmp_path / "dagster"))
+    yield tmp_path / "dagster"
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def published_audits(warehouse: Path) -> list[str]:
@@ -30,7 +43,12 @@ def published_audits(warehouse: Path) -> list[str]:
 
 def start_cli(argv: list[str], dagster_storage: Path, log: Path, **env: str) -> subprocess.Popen:
     """`cfa` in a process of its own (and its own process group, with the dbt it starts)."""
-    environment = {**os.environ, **dagster_environment(dagster_storage), **env}
+    from dagster import DagsterInstance
+
+    os.environ.update(dagster_environment(dagster_storage))
+    with DagsterInstance.get():
+        pass  # create the storage first: two processes creating it at once can corrupt it
+    environment = {**os.environ, **env}
     return subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", *argv],
         cwd=REPO_ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -114,13 +132,17 @@ def test_a_run_that_must_wait_names_what_it_waits_for_and_gives_up_after_its_lim
 
     # Another live process's run holds the warehouse (this test's process stands in for it).
     with hold_warehouse(workspace, "run-in-progress", "schedule nightly_warehouse_schedule", wait_seconds=0):
-        code = cli.main(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse), "--wait", "0"])
+        code = cli.main(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse), "--wait", "1"])
 
-    errors = capsys.readouterr().err
+    captured = capsys.readouterr()
+    holder = f"run run-in-progress (schedule nightly_warehouse_schedule, pid {os.getpid()}"
     assert code == 3
-    assert f"another warehouse run is in progress for {workspace.warehouse}: run run-in-progress (schedule nightly_warehouse_schedule, pid {os.getpid()}" in errors
-    assert "gave up after 0 s" in errors and "--wait SECONDS" in errors
-    assert len(errors.strip().splitlines()) == 1
+    assert f"Waiting for the warehouse {workspace.warehouse}: {holder}" in captured.out
+    assert "giving up after 1 s" in captured.out
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 1
+    assert errors[0].startswith(f"cfa run: another warehouse run is in progress for {workspace.warehouse}: {holder}")
+    assert "gave up after 1 s" in errors[0] and "--wait SECONDS" in errors[0]
 
 
 # 2. One writer, however a run starts ---------------------------------------------------------
@@ -263,7 +285,7 @@ def published_once(tmp_path_factory) -> Path:
     landing = root / "landing"
     landing.mkdir()
     write_drop(landing, "2022-06-30", whole_audit("A1", "Good"), whole_audit("A2", "Outstanding"))
-    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE")}
+    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE", *DAGSTER_VARIABLES)}
     try:
         code, output = run_cli(
             ["run", "--landing", str(landing), "--warehouse", str(root / "warehouse" / "cfa.duckdb")], root / "dagster"

@@ -4,8 +4,9 @@ every later run builds on) and the archive of delivered extracts, together.
 A backup is a folder `cfa-backup-<UTC time>/` holding plain file copies (`warehouse/`, `build/`,
 `archive/`) and `manifest.json` with each file's size and SHA-256 and the key's fingerprint.
 File copies rather than DuckDB's EXPORT DATABASE: they keep the database's catalog name (views
-refer to it) and restore exactly, and they are taken under the warehouse lock, after a
-CHECKPOINT, so no run writes while they are made.
+refer to it) and restore exactly. They are taken under the warehouse lock, so no run writes
+while they are made; the build is CHECKPOINTed first, and the published warehouse needs no
+checkpoint (it is replaced whole, never written in place, so analysts may keep it open).
 
 The archive holds the delivered files with raw child ids: a backup must be protected as the
 archive itself is.
@@ -55,7 +56,9 @@ def backup(paths: WarehousePaths, destination: Path) -> Path:
     folder = destination / f"cfa-backup-{stamp}"
     folder.mkdir(parents=True)
     if paths.warehouse.exists():
-        _checkpointed_copy(paths.warehouse, folder / "warehouse" / paths.warehouse.name)
+        # Published whole and never written in place (a BI tool may hold it open): a plain copy.
+        (folder / "warehouse").mkdir()
+        shutil.copyfile(paths.warehouse, folder / "warehouse" / paths.warehouse.name)
     if paths.build_database.exists():
         _checkpointed_copy(paths.build_database, folder / "build" / paths.build_database.name)
     if paths.archive_dir.is_dir():
