@@ -153,10 +153,10 @@ def command_validate(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.contract import load_contract
-    from orchestration.ingest.landing import in_load_order, pseudonymise_sheet, read_files
+    from orchestration.ingest.landing import in_load_order, pseudonymise_cells, read_files
     from orchestration.ingest.pseudonymise import pseudonymisation_key
     from orchestration.ingest.store import WarehouseStore
-    from orchestration.ingest.validation import validate_sheet
+    from orchestration.ingest.validation import sheet_cells, validate_sheet
 
     contract = load_contract()
     key = pseudonymisation_key()
@@ -180,16 +180,17 @@ def command_validate(args: argparse.Namespace) -> int:
         problems += 1
     for item in in_load_order(readable, contract):
         entity = item.sheet.entity
-        pseudonymise_sheet(item.sheet, key)
+        cells = sheet_cells(item.sheet)
+        pseudonymise_cells(cells, entity, key)
         references = {ref.field: known.get((ref.entity, ref.field), set()) for ref in entity.references}
-        result = validate_sheet(item.sheet, contract, references, dt.date.today())
+        result = validate_sheet(item.sheet, contract, references, dt.date.today(), cells=cells)
         for rejection in result.rejections:
             print(f"{item.label} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
         problems += len(result.rejections)
         print(f"{item.label}: {entity.name}: {result.rows_read} row(s), {len(result.accepted)} valid, {result.rows_rejected} rejected")
         for referenced_entity, field in referenced_fields:
             if referenced_entity == entity.name:
-                known.setdefault((referenced_entity, field), set()).update(row[field] for row in result.accepted)
+                known.setdefault((referenced_entity, field), set()).update(result.accepted[field].dropna())
     return 1 if problems else 0
 
 

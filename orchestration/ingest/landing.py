@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from orchestration.contract import Contract, extract_date_in_file_name, load_contract
+from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
 from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
 from orchestration.ingest.readers import FileRejected, Sheet, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
-from orchestration.ingest.validation import validate_sheet
+from orchestration.ingest.validation import sheet_cells, validate_sheet
 from orchestration.settings import WarehousePaths
 
 
@@ -101,12 +102,14 @@ def landing_files(landing_dir: Path) -> list[Path]:
     )
 
 
-def pseudonymise_sheet(sheet: Sheet, key: bytes) -> None:
-    personal = [f.name for f in sheet.entity.fields if f.pseudonymise]
-    for record in sheet.records:
-        for name in personal:
-            if record.values[name] is not None:
-                record.values[name] = pseudonymise(str(record.values[name]), key)
+def pseudonymise_cells(cells: pd.DataFrame, entity: Entity, key: bytes) -> None:
+    """Replace every personal field's values by their keyed hashes, in place: one HMAC per
+    distinct value, mapped over the whole column."""
+    for f in entity.fields:
+        if f.pseudonymise:
+            column = cells[f.name]
+            pseudonyms = {value: pseudonymise(str(value), key) for value in column.dropna().unique()}
+            cells[f.name] = column.map(pseudonyms).astype(object).where(column.notna(), None)
 
 
 def _archive(path: Path, archive_dir: Path, today: dt.date) -> Path:
@@ -199,16 +202,17 @@ def _load_sheet(
         summary.loads.append(load)
         log(f"{item.label}: skipped, already loaded")
         return
-    pseudonymise_sheet(sheet, key)
+    cells = sheet_cells(sheet)
+    pseudonymise_cells(cells, entity, key)
     known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
-    validated = validate_sheet(sheet, contract, known, today)
+    validated = validate_sheet(sheet, contract, known, today, cells=cells)
     notes = []
     if sheet.dropped_headers:
         notes.append("columns never loaded (names and notes are not taken): " + ", ".join(sheet.dropped_headers))
     full_extract = contract.delivery.is_full_extract(item.path.name)
     if full_extract and validated.rejections:
         notes.append("a full extract with rejected rows: nothing is retired until it loads cleanly")
-    if validated.waiting:
+    if len(validated.waiting):
         parents = sorted({r.waiting_for for r in validated.rejections if r.waiting_for})
         notes.append(f"{len(validated.waiting)} row(s) wait for their {' and '.join(parents)} and load when it arrives")
     load = LoadRecord(
@@ -226,7 +230,7 @@ def _load_sheet(
     )
     store.record(load, run_id, validated.accepted, validated.rejections, entity, validated.waiting)
     summary.loads.append(load)
-    waiting = f" ({len(validated.waiting)} waiting for a parent record)" if validated.waiting else ""
+    waiting = f" ({len(validated.waiting)} waiting for a parent record)" if len(validated.waiting) else ""
     log(
         f"{item.label}: {entity.name} (extract {extract.isoformat()}): {load.rows_loaded} row(s) loaded, "
         f"{load.rows_rejected} rejected{waiting}"
