@@ -20,7 +20,7 @@ import duckdb
 
 from orchestration.contract import Contract, load_contract
 from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
-from orchestration.ingest.readers import FileRejected, Sheet, read_file
+from orchestration.ingest.readers import FileRejected, Sheet, SheetNotLoaded, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import validate_sheet
 from orchestration.settings import WarehousePaths
@@ -57,17 +57,34 @@ class UnreadableFile:
     reason: str
 
 
-def read_files(files: list[Path], contract: Contract) -> tuple[list[ReadableSheet], list[UnreadableFile]]:
-    """Every sheet the files hold, and the files that cannot be read at all, with the reason."""
-    readable, unreadable = [], []
+@dataclass(frozen=True)
+class UnloadedSheet:
+    path: Path
+    content_sha256: str
+    sheet: SheetNotLoaded
+
+    @property
+    def label(self) -> str:
+        return f"{self.path.name} [{self.sheet.sheet_name}]"
+
+
+def read_files(
+    files: list[Path], contract: Contract
+) -> tuple[list[ReadableSheet], list[UnreadableFile], list[UnloadedSheet]]:
+    """Every sheet the files hold, the files that cannot be read at all, and the workbook sheets
+    not read (hidden, or named after no entity), each with the reason."""
+    readable, unreadable, unloaded = [], [], []
     for path in files:
         content = path.read_bytes()
         content_sha256 = hashlib.sha256(content).hexdigest()
         try:
-            readable.extend(ReadableSheet(path, content_sha256, sheet) for sheet in read_file(path, content, contract))
+            contents = read_file(path, content, contract)
         except FileRejected as rejection:
             unreadable.append(UnreadableFile(path, content_sha256, str(rejection)))
-    return readable, unreadable
+            continue
+        readable.extend(ReadableSheet(path, content_sha256, sheet) for sheet in contents.sheets)
+        unloaded.extend(UnloadedSheet(path, content_sha256, sheet) for sheet in contents.sheets_not_loaded)
+    return readable, unreadable, unloaded
 
 
 def in_load_order(readable: list[ReadableSheet], contract: Contract) -> Iterator[ReadableSheet]:
@@ -127,7 +144,7 @@ def ingest_landing_folder(
         store = WarehouseStore(connection, contract)
         store.ensure_schemas()
 
-        readable, unreadable = read_files(files, contract)
+        readable, unreadable, unloaded = read_files(files, contract)
         for file in unreadable:
             guessed = contract.entity_for_name(file.path.name)
             load = LoadRecord(
@@ -141,6 +158,18 @@ def ingest_landing_folder(
             store.record(load, run_id)
             summary.loads.append(load)
             log(f"{file.path.name}: rejected: {file.reason}")
+        for skipped in unloaded:
+            load = LoadRecord(
+                file_name=skipped.path.name,
+                entity=skipped.sheet.entity.name if skipped.sheet.entity else None,
+                sheet_name=skipped.sheet.sheet_name,
+                content_sha256=skipped.content_sha256,
+                status="sheet_not_loaded",
+                reason=skipped.sheet.reason,
+            )
+            store.record(load, run_id)
+            summary.loads.append(load)
+            log(f"{skipped.label}: sheet not loaded: {skipped.sheet.reason}")
 
         for item in in_load_order(readable, contract):
             entity, sheet = item.sheet.entity, item.sheet
@@ -160,9 +189,7 @@ def ingest_landing_folder(
             pseudonymise_sheet(sheet, key)
             known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
             validated = validate_sheet(sheet, contract, known, today)
-            note = None
-            if sheet.dropped_headers:
-                note = "columns never loaded (names and notes are not taken): " + ", ".join(sheet.dropped_headers)
+            note = "; ".join(sheet.columns_not_loaded) or None
             load = LoadRecord(
                 file_name=item.path.name,
                 entity=entity.name,
@@ -177,6 +204,8 @@ def ingest_landing_folder(
             store.record(load, run_id, validated.accepted, validated.rejections, entity)
             summary.loads.append(load)
             log(f"{item.label}: {entity.name}: {load.rows_loaded} row(s) loaded, {load.rows_rejected} rejected")
+            for column_note in sheet.columns_not_loaded:
+                log(f"{item.label}: {column_note}")
 
         for path in files:
             store.mark_archived(path.name, run_id, _archive(path, paths.archive_dir, today))
