@@ -1,7 +1,9 @@
 """Read a landing file into sheets of records, one sheet per entity, headers matched to the contract.
 
 Nothing here judges a row: a file is either read into records (cells as delivered, trimmed) or
-rejected whole with a reason a QA officer can act on.
+rejected whole with a reason a QA officer can act on. A workbook is read as a person sees it:
+only its visible sheets; every sheet and column not read is returned with the reason, so the
+load log can name it.
 """
 
 from __future__ import annotations
@@ -206,16 +208,16 @@ def _sheet_choice(
             not_loaded.append(SheetNotLoaded(metadata.name, entity, "a chart or macro sheet, not a table of rows"))
         else:
             visible.append((metadata.name, entity))
-    hidden_note = "".join(f"; sheet {s.sheet_name!r} is not read: {s.reason}" for s in not_loaded)
+    not_read_note = "".join(f"; sheet {s.sheet_name!r} is not read: {s.reason}" for s in not_loaded)
     chosen = [(name, entity) for name, entity in visible if entity is not None]
     if chosen:
         unnamed_reason = "its name matches no entity: " + _sheet_names_hint(contract)
     else:
         file_entity = contract.entity_for_name(file_name)
         if file_entity is None:
-            raise FileRejected(_no_entity_reason(contract, csv_file=False) + hidden_note)
+            raise FileRejected(_no_entity_reason(contract, csv_file=False) + not_read_note)
         if not visible:
-            raise FileRejected("no visible sheet to read" + hidden_note)
+            raise FileRejected("no visible sheet to read" + not_read_note)
         chosen = [(visible[0][0], file_entity)]
         unnamed_reason = (
             f"the workbook is read as {file_entity.name} from its first visible sheet, {visible[0][0]!r}, "
