@@ -165,6 +165,20 @@ def test_a_workbook_whose_only_sheet_for_an_entity_is_hidden_is_rejected_saying_
     assert ingested.query("SELECT count(*) FROM raw.audits") == [(0,)]
 
 
+def test_a_blank_sheet_named_after_an_entity_is_named_as_not_loaded_and_the_rest_loads(workspace):
+    _workbook(
+        workspace.landing_dir / "audit_extract_2022-08-05.xlsx",
+        {"Audits": [AUDIT_HEADER, audit_row("A1")], "Actions": []},
+    )
+
+    ingested, _ = _ingest_with_output(workspace)
+
+    assert sorted(((e["entity"], e["sheet_name"], e["status"], e["reason"]) for e in ingested.load_log()), key=str) == [
+        ("audit_actions", "Actions", "sheet_not_loaded", "the sheet is empty"),
+        ("audits", "Audits", "loaded", None),
+    ]
+
+
 # Point 4: matching as the contract says.
 
 

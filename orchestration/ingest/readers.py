@@ -245,11 +245,15 @@ def read_xlsx(path: Path, contract: Contract) -> FileContents:
         sheet_rows = {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name, _ in chosen}
     except CalamineError as error:
         raise FileRejected(f"not a readable XLSX workbook ({error})") from None
-    if not any(_clean_cell(c) is not None for rows in sheet_rows.values() for row in rows for c in row):
+    blank = {name for name, rows in sheet_rows.items() if all(_clean_cell(c) is None for row in rows for c in row)}
+    if len(blank) == len(chosen):
         raise FileRejected("the file is empty")
+    # A blank sheet left in a template (an Actions sheet with no actions yet) is not a broken file.
+    not_loaded += [SheetNotLoaded(name, entity, "the sheet is empty") for name, entity in chosen if name in blank]
     sheets = [
         _read_sheet(sheet_rows[name], entity, contract, where=f"sheet {name!r}", sheet_name=name)
         for name, entity in chosen
+        if name not in blank
     ]
     return FileContents(sheets=sheets, sheets_not_loaded=not_loaded)
 
