@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -121,12 +122,44 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How files are ordered and what a drop may say about itself (the contract's `delivery`)."""
+
+    full_extract_word: str
+    earliest_date: dt.date
+    latest_date: dt.date
+
+    def is_full_extract(self, file_name: str) -> bool:
+        words = re.split(r"[^a-z0-9]+", Path(file_name).stem.lower())
+        return self.full_extract_word in words
+
+
+_FILE_NAME_DATE = re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)")
+
+
+def extract_date_in_file_name(file_name: str) -> dt.date | None:
+    """The first real date in a file name (2022-08-05, 2022_08_05 or 20220805), if any."""
+    for match in _FILE_NAME_DATE.finditer(Path(file_name).stem):
+        try:
+            return dt.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
 class Contract:
     version: int
     title: str
     categories: dict[str, Category]
     entities: dict[str, Entity]
     never_load_headers: tuple[str, ...]
+    delivery: Delivery
+
+    @cached_property
+    def fields_on_every_entity(self) -> frozenset[str]:
+        """Fields every entity carries (`every_entity_fields`, such as the `deleted` marker)."""
+        return frozenset.intersection(*(frozenset(e.field_names) for e in self.entities.values()))
 
     @cached_property
     def _entities_by_name_key(self) -> dict[str, Entity]:
@@ -202,6 +235,7 @@ def parse_contract(document: dict) -> Contract:
         )
         for name, spec in document["categories"].items()
     }
+    every_entity_fields = document.get("every_entity_fields", [])
     entities = {}
     for name, spec in document["entities"].items():
         fields = tuple(
@@ -217,7 +251,7 @@ def parse_contract(document: dict) -> Contract:
                 not_in_future=f.get("not_in_future", False),
                 pseudonymise=f.get("pseudonymise", False),
             )
-            for f in spec["fields"]
+            for f in [*spec["fields"], *every_entity_fields]
         )
         entities[name] = Entity(
             name=name,
@@ -234,6 +268,11 @@ def parse_contract(document: dict) -> Contract:
         categories=categories,
         entities=entities,
         never_load_headers=tuple(document["never_load_headers"]),
+        delivery=Delivery(
+            full_extract_word=str(document["delivery"]["full_extract_word"]).lower(),
+            earliest_date=document["delivery"]["earliest_date"],
+            latest_date=document["delivery"]["latest_date"],
+        ),
     )
     _check_consistency(contract)
     return contract

@@ -111,8 +111,8 @@ def _docs(contract: Contract) -> str:
         "  Windows-1252 (what Excel on Windows saves).",
         "- Headers match case-insensitively, with spaces, `_` and punctuation ignored (`Audit ID` = `audit_id`",
         "  = `AuditID`). A missing required column rejects the file. Columns matching no field are kept in",
-        "  raw (`extra_columns`) and ignored downstream; they, and optional fields with no column, are named",
-        "  in the load log's reason for the file. Columns headed",
+        "  raw (`extra_columns`) and ignored downstream; they, and optional fields with no column (other",
+        "  than the fields every entity carries), are named in the load log's reason for the file. Columns headed",
         "  like a name or free-text note are never loaded: "
         + ", ".join(f"`{h}`" for h in contract.never_load_headers)
         + ".",
@@ -187,7 +187,18 @@ def _sources(contract: Contract) -> str:
                 "description": "Accepted rows of the audit extracts, every version, loaded by the ingestion assets. Generated from orchestration/contract.yml.",
                 "schema": "raw",
                 "tables": tables,
-            }
+            },
+            {
+                "name": "ops",
+                "description": "Ingestion's own records: what the staging models need to know about deliveries.",
+                "schema": "ops",
+                "tables": [
+                    {
+                        "name": "load_log",
+                        "description": "Every file (or workbook sheet) ingestion has seen: its extract date, whether it is a full extract, and its row counts.",
+                    }
+                ],
+            },
         ],
     }
     header = "# Generated from orchestration/contract.yml by `cfa contract`: edit the contract, not this file.\n"

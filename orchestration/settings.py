@@ -39,6 +39,11 @@ class WarehousePaths:
         return self.warehouse.parent / "error_report.csv"
 
     @property
+    def outstanding_rejections(self) -> Path:
+        """Every rejection not yet put right, across runs: the QA officers' work list."""
+        return self.warehouse.parent / "outstanding_rejections.csv"
+
+    @property
     def error_report_history_dir(self) -> Path:
         return self.warehouse.parent / "error_reports"
 

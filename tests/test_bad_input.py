@@ -40,7 +40,28 @@ def _assert_counts_add_up(ingested) -> None:
         ),
         pytest.param(
             {"audit_start_date": "31/02/2022"}, "audit_start_date", "31/02/2022",
-            "'31/02/2022' is not a date: use YYYY-MM-DD or DD/MM/YYYY", id="unparseable-date",
+            "'31/02/2022' is not a date: February 2022 has 28 days", id="impossible-day",
+        ),
+        pytest.param(
+            {"audit_start_date": "31/09/2022"}, "audit_start_date", "31/09/2022",
+            "'31/09/2022' is not a date: September 2022 has 30 days", id="day-past-the-month-end",
+        ),
+        pytest.param(
+            {"audit_start_date": "2022-13-01"}, "audit_start_date", "2022-13-01",
+            "'2022-13-01' is not a date: there is no month 13", id="no-such-month",
+        ),
+        pytest.param(
+            {"audit_start_date": "1st June"}, "audit_start_date", "1st June",
+            "'1st June' is not a date: use YYYY-MM-DD or DD/MM/YYYY", id="unparseable-date",
+        ),
+        pytest.param(
+            {"audit_completed_date": "1999-06-01"}, "audit_completed_date", "1999-06-01",
+            "audit_completed_date (1999-06-01) is before 1 April 2000, the earliest date the warehouse covers",
+            id="before-the-warehouse-begins",
+        ),
+        pytest.param(
+            {"status": "in_progress"}, "audit_completed_date", "2022-06-20",
+            "audit_completed_date must be empty unless status is completed", id="completed-date-on-an-open-audit",
         ),
         pytest.param(
             {"audit_completed_date": "07/31/2022"}, "audit_completed_date", "07/31/2022",
@@ -197,7 +218,7 @@ def test_every_problem_of_a_row_is_reported_and_the_row_counts_once(workspace, i
         pytest.param(
             "audits_noheader.csv", b"A1,885,C1,Children in Care,,case_file,,,2022-06-01,2022-06-20,completed\n",
             "the file: no header row: the first row names none of the audits fields (audit_id, la_code, child_id, "
-            "service_area, team, audit_type, targeted_audit_id, audit_theme, audit_start_date, audit_completed_date, status)",
+            "service_area, team, audit_type, targeted_audit_id, audit_theme, audit_start_date, audit_completed_date, status, deleted)",
             id="no-header",
         ),
         pytest.param(

@@ -2,9 +2,12 @@
 
 Each file (each sheet of a workbook) is one transaction: its accepted rows, its rejected rows
 and its load-log entry commit together or not at all. Entities load in reference order
-(audits before their activities), so references are checked against what is already loaded.
-Files move to the archive folder, untouched, only once every sheet of theirs is recorded; a run
-that stops half-way leaves them in place, and the next run skips the sheets already loaded.
+(audits before their activities), so references are checked against what is already loaded;
+within an entity, files load oldest extract first, so load order follows the extracts' dates
+whatever the files are called. A row whose only fault is a parent not loaded yet waits and
+loads by itself once the parent arrives. Files move to the archive folder, untouched, only once
+every sheet of theirs is recorded; a run that stops half-way leaves them in place, and the next
+run skips the sheets already loaded.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.contract import Contract, load_contract
+from orchestration.contract import Contract, extract_date_in_file_name, load_contract
 from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
 from orchestration.ingest.readers import FileRejected, Sheet, SheetNotLoaded, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
@@ -30,6 +33,7 @@ from orchestration.settings import WarehousePaths
 class IngestSummary:
     run_id: str | None
     loads: list[LoadRecord] = field(default_factory=list)
+    waiting_rows_loaded: int = 0
 
     def count(self, status: str) -> int:
         return len({load.file_name for load in self.loads if load.status == status})
@@ -87,11 +91,20 @@ def read_files(
     return readable, unreadable, unloaded
 
 
-def in_load_order(readable: list[ReadableSheet], contract: Contract) -> Iterator[ReadableSheet]:
-    """Sheets entity by entity, referenced entities first (audits before their activities),
-    and within an entity in file-name order."""
+def extract_date(path: Path, delivered: dt.date) -> dt.date:
+    """The date of the extract a file holds: the date in its name, else the day it was delivered."""
+    return extract_date_in_file_name(path.name) or delivered
+
+
+def in_load_order(
+    readable: list[ReadableSheet], contract: Contract, delivered: dt.date | None = None
+) -> Iterator[ReadableSheet]:
+    """Sheets entity by entity, referenced entities first (audits before their activities), and
+    within an entity oldest extract first (then by name), so a newer extract always loads later."""
+    delivered = delivered or dt.date.today()
     for entity in contract.load_order:
-        yield from (item for item in readable if item.sheet.entity is entity)
+        sheets = [item for item in readable if item.sheet.entity is entity]
+        yield from sorted(sheets, key=lambda item: (extract_date(item.path, delivered), item.path.name))
 
 
 def landing_files(landing_dir: Path) -> list[Path]:
@@ -154,6 +167,7 @@ def ingest_landing_folder(
                 content_sha256=file.content_sha256,
                 status="rejected_file",
                 reason=file.reason,
+                extract_date=extract_date(file.path, today),
             )
             store.record(load, run_id)
             summary.loads.append(load)
@@ -166,47 +180,84 @@ def ingest_landing_folder(
                 content_sha256=skipped.content_sha256,
                 status="sheet_not_loaded",
                 reason=skipped.sheet.reason,
+                extract_date=extract_date(skipped.path, today),
             )
             store.record(load, run_id)
             summary.loads.append(load)
             log(f"{skipped.label}: sheet not loaded: {skipped.sheet.reason}")
 
-        for item in in_load_order(readable, contract):
-            entity, sheet = item.sheet.entity, item.sheet
-            if store.already_loaded(item.content_sha256, entity.name):
-                load = LoadRecord(
-                    file_name=item.path.name,
-                    entity=entity.name,
-                    sheet_name=sheet.sheet_name,
-                    content_sha256=item.content_sha256,
-                    status="skipped_duplicate",
-                    reason="this content was loaded before",
-                )
-                store.record(load, run_id)
-                summary.loads.append(load)
-                log(f"{item.label}: skipped, already loaded")
-                continue
-            pseudonymise_sheet(sheet, key)
-            known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
-            validated = validate_sheet(sheet, contract, known, today)
-            note = "; ".join(sheet.columns_not_loaded) or None
-            load = LoadRecord(
-                file_name=item.path.name,
-                entity=entity.name,
-                sheet_name=sheet.sheet_name,
-                content_sha256=item.content_sha256,
-                status="loaded",
-                rows_read=validated.rows_read,
-                rows_loaded=len(validated.accepted),
-                rows_rejected=validated.rows_rejected,
-                reason=note,
-            )
-            store.record(load, run_id, validated.accepted, validated.rejections, entity)
-            summary.loads.append(load)
-            log(f"{item.label}: {entity.name}: {load.rows_loaded} row(s) loaded, {load.rows_rejected} rejected")
-            for column_note in sheet.columns_not_loaded:
-                log(f"{item.label}: {column_note}")
+        ordered = list(in_load_order(readable, contract, today))
+        for entity in contract.load_order:
+            if entity.references:
+                known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
+                loaded = store.load_waiting_rows(entity, known, run_id)
+                if loaded:
+                    summary.waiting_rows_loaded += loaded
+                    log(f"{entity.name}: {loaded} waiting row(s) loaded: the records they refer to have arrived")
+            for item in (item for item in ordered if item.sheet.entity is entity):
+                _load_sheet(item, store, contract, key, run_id, today, summary, log)
+        store.resolve_rejections(run_id)
 
         for path in files:
             store.mark_archived(path.name, run_id, _archive(path, paths.archive_dir, today))
     return summary
+
+
+def _load_sheet(
+    item: ReadableSheet,
+    store: WarehouseStore,
+    contract: Contract,
+    key: bytes,
+    run_id: str | None,
+    today: dt.date,
+    summary: IngestSummary,
+    log: Callable[[str], None],
+) -> None:
+    entity, sheet = item.sheet.entity, item.sheet
+    extract = extract_date(item.path, today)
+    if store.already_loaded_cleanly(item.content_sha256, entity.name):
+        load = LoadRecord(
+            file_name=item.path.name,
+            entity=entity.name,
+            sheet_name=sheet.sheet_name,
+            content_sha256=item.content_sha256,
+            status="skipped_duplicate",
+            reason="this content was loaded before",
+            extract_date=extract,
+        )
+        store.record(load, run_id)
+        summary.loads.append(load)
+        log(f"{item.label}: skipped, already loaded")
+        return
+    pseudonymise_sheet(sheet, key)
+    known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
+    validated = validate_sheet(sheet, contract, known, today)
+    notes = list(sheet.columns_not_loaded)
+    full_extract = contract.delivery.is_full_extract(item.path.name)
+    if full_extract and validated.rejections:
+        notes.append("a full extract with rejected rows: nothing is retired until it loads cleanly")
+    if validated.waiting:
+        parents = sorted({r.waiting_for for r in validated.rejections if r.waiting_for})
+        notes.append(f"{len(validated.waiting)} row(s) wait for their {' and '.join(parents)} and load when it arrives")
+    load = LoadRecord(
+        file_name=item.path.name,
+        entity=entity.name,
+        sheet_name=sheet.sheet_name,
+        content_sha256=item.content_sha256,
+        status="loaded",
+        rows_read=validated.rows_read,
+        rows_loaded=len(validated.accepted),
+        rows_rejected=validated.rows_rejected,
+        reason="; ".join(notes) or None,
+        extract_date=extract,
+        full_extract=full_extract and not validated.rejections,
+    )
+    store.record(load, run_id, validated.accepted, validated.rejections, entity, validated.waiting)
+    summary.loads.append(load)
+    waiting = f" ({len(validated.waiting)} waiting for a parent record)" if validated.waiting else ""
+    log(
+        f"{item.label}: {entity.name} (extract {extract.isoformat()}): {load.rows_loaded} row(s) loaded, "
+        f"{load.rows_rejected} rejected{waiting}"
+    )
+    for column_note in sheet.columns_not_loaded:
+        log(f"{item.label}: {column_note}")

@@ -160,7 +160,13 @@ def _read_sheet(rows: list[list[object]], entity: Entity, contract: Contract, wh
         records=records,
         dropped_headers=match.dropped,
         unmatched_headers=list(match.extra_columns.values()),
-        absent_optional_fields=[name for name in entity.field_names if name not in match.column_field.values()],
+        # A marker every entity carries (`deleted`) is absent from nearly every delivery: naming it
+        # on every load would bury the absent columns that matter.
+        absent_optional_fields=[
+            name
+            for name in entity.field_names
+            if name not in match.column_field.values() and name not in contract.fields_on_every_entity
+        ],
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from orchestration.contract import Contract, Entity
 
@@ -25,6 +26,8 @@ LINEAGE_COLUMNS = {
     "sheet_name": ("VARCHAR", "The workbook sheet the row came from; empty for CSV."),
     "source_row": ("INTEGER NOT NULL", "The row's number in its file or sheet, as a spreadsheet shows it (the header is row 1)."),
     "loaded_at": ("TIMESTAMP NOT NULL", "When the row was loaded."),
+    "extract_date": ("DATE", "The date of the extract that delivered the row (from its file name, else the day it was delivered): the newest extract's version of a record wins."),
+    "record_key": ("VARCHAR", "The record's key as the case system knows it, category values as codes; how a rejection is matched to the row that later put it right."),
 }
 
 OPS_DDL = [
@@ -47,6 +50,9 @@ OPS_DDL = [
         CHECK (rows_read = rows_loaded + rows_rejected)
     )
     """,
+    # Added after the first release: a warehouse built before gains them, empty, on its next run.
+    "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS extract_date DATE",
+    "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS full_extract BOOLEAN",
     """
     CREATE TABLE IF NOT EXISTS ops.rejected_rows (
         load_id BIGINT NOT NULL,
@@ -60,6 +66,16 @@ OPS_DDL = [
         rejected_at TIMESTAMP NOT NULL
     )
     """,
+    "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS record_key VARCHAR",
+    # A row whose only fault is a parent not loaded yet waits, with its values (pseudonymised, as
+    # raw would hold them), and loads by itself on the run in which the parent arrives.
+    "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS waiting_for VARCHAR",
+    "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS waiting_row VARCHAR",
+    # Put right: by which later load, when, and how. An outstanding rejection has none.
+    "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS resolved_by_load_id BIGINT",
+    "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS resolved_in_run VARCHAR",
+    "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMP",
+    "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS resolution VARCHAR",
 ]
 
 
@@ -82,6 +98,8 @@ class LoadRecord:
     rows_loaded: int = 0
     rows_rejected: int = 0
     reason: str | None = None
+    extract_date: dt.date | None = None
+    full_extract: bool = False
 
 
 class WarehouseStore:
@@ -102,12 +120,15 @@ class WarehouseStore:
                 kind = kind.replace(" NOT NULL", "")
                 self.connection.execute(f"ALTER TABLE raw.{entity.name} ADD COLUMN IF NOT EXISTS {name} {kind}")
 
-    def already_loaded(self, content_sha256: str, entity: str | None) -> bool:
+    def already_loaded_cleanly(self, content_sha256: str, entity: str | None) -> bool:
+        """Whether this content loaded before with nothing rejected. A file some of whose rows
+        were rejected is processed again when re-sent: the rows' causes may have been put right
+        since (their audit has arrived, say)."""
         row = self.connection.execute(
             "SELECT count(*) FROM ops.load_log WHERE content_sha256 = ? AND status = 'loaded'"
-            " AND entity IS NOT DISTINCT FROM ?",
+            " AND rows_rejected = 0 AND entity IS NOT DISTINCT FROM ?",
             [content_sha256, entity],
-        ).fetchone()
+        ).fetchall()[0]
         return row[0] > 0
 
     def known_values(self, entity: str, field: str) -> set[str]:
@@ -115,7 +136,7 @@ class WarehouseStore:
         return {r[0] for r in rows.fetchall()}
 
     def _next_load_id(self) -> int:
-        return self.connection.execute("SELECT coalesce(max(load_id), 0) + 1 FROM ops.load_log").fetchone()[0]
+        return self.connection.execute("SELECT coalesce(max(load_id), 0) + 1 FROM ops.load_log").fetchall()[0][0]
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -134,43 +155,135 @@ class WarehouseStore:
         accepted: list[dict[str, object]] | None = None,
         rejections: list | None = None,
         entity: Entity | None = None,
+        waiting: list[dict[str, object]] | None = None,
     ) -> int:
         """Write one file's (or sheet's) rows, rejections and load-log entry in one transaction."""
         loaded_at = dt.datetime.now().replace(microsecond=0)
         with self._transaction():
             load_id = self._next_load_id()
+            lineage = {
+                "load_id": load_id, "file_name": load.file_name, "sheet_name": load.sheet_name,
+                "loaded_at": loaded_at, "extract_date": load.extract_date,
+            }
             if accepted:
-                self._insert_raw(entity, load_id, load, loaded_at, accepted)
+                self._insert_raw(entity, lineage, accepted)
             if rejections:
-                self.connection.executemany(
-                    "INSERT INTO ops.rejected_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        [load_id, load.file_name, load.entity, load.sheet_name, r.row_number, r.field, r.value, r.reason, loaded_at]
-                        for r in rejections
-                    ],
+                waiting_by_row = {row["row_number"]: _row_json(row) for row in waiting or []}
+                self._insert_frame(
+                    "ops.rejected_rows",
+                    pd.DataFrame(
+                        [
+                            {
+                                "load_id": load_id, "file_name": load.file_name, "entity": load.entity,
+                                "sheet_name": load.sheet_name, "row_number": r.row_number, "field": r.field,
+                                "value": r.value, "reason": r.reason, "rejected_at": loaded_at,
+                                "record_key": r.record_key, "waiting_for": r.waiting_for,
+                                "waiting_row": waiting_by_row.get(r.row_number) if r.waiting_for else None,
+                            }
+                            for r in rejections
+                        ]
+                    ),
+                    {"load_id": "BIGINT", "row_number": "INTEGER", "rejected_at": "TIMESTAMP"},
                 )
             self.connection.execute(
-                "INSERT INTO ops.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                "INSERT INTO ops.load_log (load_id, run_id, file_name, entity, sheet_name, content_sha256, status,"
+                " rows_read, rows_loaded, rows_rejected, reason, loaded_at, extract_date, full_extract)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     load_id, run_id, load.file_name, load.entity, load.sheet_name, load.content_sha256,
                     load.status, load.rows_read, load.rows_loaded, load.rows_rejected, load.reason, loaded_at,
+                    load.extract_date, load.full_extract,
                 ],
             )
         return load_id
 
-    def _insert_raw(
-        self, entity: Entity, load_id: int, load: LoadRecord, loaded_at: dt.datetime, rows: list[dict[str, object]]
-    ) -> None:
-        columns = list(raw_columns(entity))
-        values = []
+    def _insert_frame(self, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+        """One INSERT for the whole frame (never row by row), each column cast to its type."""
+        columns = list(frame.columns)
+        select = ", ".join(f"CAST(frame.{name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in columns)
+        self.connection.register("frame", frame)
+        try:
+            self.connection.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM frame")
+        finally:
+            self.connection.unregister("frame")
+
+    def _insert_raw(self, entity: Entity, lineage: dict[str, object], rows: list[dict[str, object]]) -> None:
+        columns = raw_columns(entity)
+        records = []
         for row in rows:
-            lineage = [load_id, load.file_name, load.sheet_name, row["row_number"], loaded_at]
-            fields = [row[f.name] for f in entity.fields]
-            extra = json.dumps(row["extra"], sort_keys=True) if row["extra"] else None
-            values.append([*lineage, *fields, extra])
-        placeholders = ", ".join("?" for _ in columns)
-        self.connection.executemany(
-            f"INSERT INTO raw.{entity.name} ({', '.join(columns)}) VALUES ({placeholders})", values
+            record = {**lineage, **{f.stored_name: row[f.name] for f in entity.fields}}
+            record["source_row"] = row["row_number"]
+            record["record_key"] = row.get("record_key")
+            record["extra_columns"] = json.dumps(row["extra"], sort_keys=True) if row.get("extra") else None
+            records.append(record)
+        frame = pd.DataFrame(records, columns=list(columns))
+        self._insert_frame(f"raw.{entity.name}", frame, {name: kind.replace(" NOT NULL", "") for name, kind in columns.items()})
+
+    def load_waiting_rows(self, entity: Entity, known_references: dict[str, set[str]], run_id: str | None) -> int:
+        """Load the rows of `entity` that were waiting for a parent that has now arrived, with the
+        lineage of the load that delivered them; a row superseded meanwhile by a later delivery
+        of the same record is no longer waiting. Returns how many loaded."""
+        waiting = self.connection.execute(
+            """
+            SELECT r.load_id, r.row_number, r.field, r.value, r.waiting_row, r.record_key,
+                   l.file_name, l.sheet_name, l.extract_date
+            FROM ops.rejected_rows AS r
+            JOIN ops.load_log AS l USING (load_id)
+            WHERE r.entity = ? AND r.waiting_for IS NOT NULL AND r.resolved_by_load_id IS NULL
+            ORDER BY r.load_id, r.row_number
+            """,
+            [entity.name],
+        ).fetchall()
+        arrived = [row for row in waiting if row[3] in known_references.get(row[2], set())]
+        if not arrived:
+            return 0
+        loaded_at = dt.datetime.now().replace(microsecond=0)
+        with self._transaction():
+            for load_id, row_number, _field, _value, waiting_row, _key, file_name, sheet_name, extract_date in arrived:
+                lineage = {
+                    "load_id": load_id, "file_name": file_name, "sheet_name": sheet_name,
+                    "loaded_at": loaded_at, "extract_date": extract_date,
+                }
+                self._insert_raw(entity, lineage, [_row_from_json(waiting_row, entity)])
+                self.connection.execute(
+                    "UPDATE ops.rejected_rows SET resolved_by_load_id = load_id, resolved_in_run = ?, resolved_at = ?,"
+                    " resolution = ? WHERE load_id = ? AND row_number = ? AND entity = ?",
+                    [run_id, loaded_at, f"loaded once its {_singular(waiting_row_parent(entity, _field))} arrived", load_id, row_number, entity.name],
+                )
+        return len(arrived)
+
+    def resolve_rejections(self, run_id: str | None) -> None:
+        """Mark every rejection a later delivery has put right: a later load accepted the same
+        record, or the same file was delivered again (its own rejections, if any, now stand)."""
+        resolved_at = dt.datetime.now().replace(microsecond=0)
+        for entity in self.contract.entities.values():
+            self.connection.execute(
+                f"""
+                UPDATE ops.rejected_rows AS r
+                SET resolved_by_load_id = fix.load_id, resolved_in_run = ?, resolved_at = ?,
+                    resolution = 'a later delivery of this record loaded'
+                FROM (
+                    SELECT record_key, max(load_id) AS load_id FROM raw.{entity.name}
+                    WHERE record_key IS NOT NULL GROUP BY record_key
+                ) AS fix
+                WHERE r.entity = ? AND r.resolved_by_load_id IS NULL
+                  AND r.record_key = fix.record_key AND fix.load_id > r.load_id
+                """,
+                [run_id, resolved_at, entity.name],
+            )
+        self.connection.execute(
+            """
+            UPDATE ops.rejected_rows AS r
+            SET resolved_by_load_id = again.load_id, resolved_in_run = ?, resolved_at = ?,
+                resolution = 'the file was delivered again'
+            FROM (
+                SELECT file_name, entity, max(load_id) AS load_id FROM ops.load_log
+                WHERE status = 'loaded' GROUP BY file_name, entity
+            ) AS again
+            WHERE r.resolved_by_load_id IS NULL AND r.file_name = again.file_name
+              AND r.entity = again.entity AND again.load_id > r.load_id
+            """,
+            [run_id, resolved_at],
         )
 
     def mark_archived(self, file_name: str, run_id: str | None, archived_to: Path) -> None:
@@ -179,3 +292,29 @@ class WarehouseStore:
             " AND archived_to IS NULL",
             [str(archived_to), file_name, run_id],
         )
+
+
+def _row_json(row: dict[str, object]) -> str:
+    """A waiting row as JSON: dates as ISO strings, everything else as text."""
+    def plain(value: object) -> object:
+        return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+    return json.dumps({name: plain(value) for name, value in row.items()}, sort_keys=True)
+
+
+def _row_from_json(text: str, entity: Entity) -> dict[str, object]:
+    row = json.loads(text)
+    for f in entity.fields:
+        if f.type == "date" and row.get(f.name):
+            row[f.name] = dt.date.fromisoformat(row[f.name])
+    return row
+
+
+def waiting_row_parent(entity: Entity, field: str) -> str:
+    return next(ref.entity for ref in entity.references if ref.field == field)
+
+
+def _singular(entity_name: str) -> str:
+    """`audits` -> `audit`, `audit_activities` -> `activity`: how an officer names the parent."""
+    last = entity_name.split("_")[-1]
+    return last[:-3] + "y" if last.endswith("ies") else last.removesuffix("s")

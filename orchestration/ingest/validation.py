@@ -11,12 +11,13 @@ References to other entities are checked last, against what the warehouse alread
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -40,14 +41,22 @@ class Rejection:
     field: str
     value: str | None
     reason: str
+    record_key: str | None = None
+    """The record's key as the case system knows it (`A-17`, or `ACT-3 / voice_of_child`)."""
+    waiting_for: str | None = None
+    """Set when the row's only fault is a parent not loaded yet: the entity it waits for."""
 
 
 @dataclass
 class ValidatedSheet:
     accepted: list[dict[str, object]]
-    """Typed values by field name, plus `row_number` and `extra`, for rows without a rejection."""
+    """Typed values by field name, plus `row_number`, `record_key` and `extra`, for rows without
+    a rejection."""
     rejections: list[Rejection]
     rows_read: int
+    waiting: list[dict[str, object]] = field(default_factory=list)
+    """Rows, shaped like `accepted`, whose only fault is a reference to a parent not loaded yet:
+    they load by themselves once the parent arrives."""
 
     @property
     def rows_rejected(self) -> int:
@@ -76,10 +85,25 @@ def parse_date(cell: Cell) -> tuple[dt.date | None, str | None]:
             return None, f"'{text}' looks like a US month-first date: use DD/MM/YYYY or YYYY-MM-DD"
     else:
         return None, f"'{text}' is not a date: use YYYY-MM-DD or DD/MM/YYYY"
-    try:
-        return dt.date(year, month, day), None
-    except ValueError:
-        return None, f"'{text}' is not a date: use YYYY-MM-DD or DD/MM/YYYY"
+    if not 1 <= month <= 12:
+        return None, f"'{text}' is not a date: there is no month {month}"
+    days_in_month = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days_in_month:
+        return None, f"'{text}' is not a date: {calendar.month_name[month]} {year} has {days_in_month} days"
+    return dt.date(year, month, day), None
+
+
+def _outside_the_warehouse(f: Field, value: dt.date | None, contract: Contract) -> str | None:
+    """Why a date lies outside the financial years the warehouse covers (its quarter dimension),
+    if it does: such a row is rejected here rather than failing the build every night."""
+    delivery = contract.delivery
+    if value is None:
+        return None
+    if value < delivery.earliest_date:
+        return f"{f.name} ({value.isoformat()}) is before {_long_date(delivery.earliest_date)}, the earliest date the warehouse covers"
+    if value > delivery.latest_date and not f.not_in_future:  # the future has its own reason
+        return f"{f.name} ({value.isoformat()}) is after {_long_date(delivery.latest_date)}, the latest date the warehouse covers"
+    return None
 
 
 def display(cell: Cell) -> str | None:
@@ -95,10 +119,17 @@ def display(cell: Cell) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _condition(conditions: dict[str, tuple[str, ...]], negate: bool = False) -> str:
+def _condition(conditions: dict[str, tuple[str, ...]]) -> str:
     (name, values), = conditions.items()
-    listed = ", ".join(json.dumps(v) for v in values)
-    return f"{name} {'not in' if negate else 'in'} [{listed}]"
+    return f"{name} in [{', '.join(json.dumps(v) for v in values)}]"
+
+
+def _otherwise(conditions: dict[str, tuple[str, ...]], entity: Entity, contract: Contract) -> str:
+    """The rows where a condition on a category field is known to be false: the field holds one
+    of its category's other codes (a missing or unrecognised value has a rejection of its own)."""
+    (name, values), = conditions.items()
+    category = contract.categories[next(f.category for f in entity.fields if f.name == name)]
+    return _condition({name: tuple(v.code for v in category.values if v.code not in values)})
 
 
 def _describe(conditions: dict[str, tuple[str, ...]]) -> str:
@@ -114,7 +145,11 @@ def _expectation(type_: str, field: str, reason: str, **kwargs: object) -> dict:
     return {"type": type_, "kwargs": kwargs, "meta": {"field": field, "reason": reason}}
 
 
-def _field_expectations(f: Field, contract: Contract) -> list[dict]:
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
+
+
+def _field_expectations(f: Field, entity: Entity, contract: Contract) -> list[dict]:
     expectations = []
     if f.required:
         expectations.append(
@@ -138,7 +173,7 @@ def _field_expectations(f: Field, contract: Contract) -> list[dict]:
                 f.name,
                 f"{f.name} must be empty unless {_describe(f.empty_unless)}",
                 column=f.name,
-                row_condition=_condition(f.empty_unless, negate=True),
+                row_condition=_otherwise(f.empty_unless, entity, contract),
                 condition_parser="pandas",
             )
         )
@@ -190,7 +225,7 @@ def _field_expectations(f: Field, contract: Contract) -> list[dict]:
 
 def build_suite(entity: Entity, contract: Contract) -> dict:
     """The entity's expectation suite, as the JSON kept in expectations/<entity>.json."""
-    expectations = [e for f in entity.fields for e in _field_expectations(f, contract)]
+    expectations = [e for f in entity.fields for e in _field_expectations(f, entity, contract)]
     key_reason = f"duplicate key ({', '.join(entity.key)}) = ({{value}}) within the file"
     key_label = ", ".join(entity.key)
     if len(entity.key) == 1:
@@ -257,7 +292,9 @@ def _run_suite(entity: Entity, frame: pd.DataFrame, today: dt.date) -> list[tupl
     result = batch.validate(
         _load_suite(entity.name),
         result_format={"result_format": "COMPLETE"},
-        expectation_parameters={"today": pd.Timestamp(today)},
+        expectation_parameters={
+            "today": pd.Timestamp(today),
+        },
     )
     failures = []
     for outcome in result.results:
@@ -301,6 +338,7 @@ def validate_sheet(
             cell = record.values[f.name]
             if f.type == "date":
                 value, problem = parse_date(cell)
+                problem = problem or _outside_the_warehouse(f, value, contract)
                 if problem:
                     rejections.append(Rejection(record.row_number, f.name, display(cell), problem))
                     unparseable.add((record.row_number, f.name))
@@ -334,6 +372,7 @@ def validate_sheet(
         value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
         rejections.append(Rejection(record.row_number, field_name, value, meta["reason"].format(value=value)))
 
+    reference_fields = {reference.field: reference.entity for reference in entity.references}
     for reference in entity.references:
         known = known_references.get(reference.field, set())
         for record in sheet.records:
@@ -348,11 +387,43 @@ def validate_sheet(
                     )
                 )
 
-    rejected_rows = {r.row_number for r in rejections}
-    accepted = [
-        {**typed, "row_number": record.row_number, "extra": record.extra}
-        for record, typed in zip(sheet.records, typed_rows)
-        if record.row_number not in rejected_rows
+    keys = {record.row_number: record_key(entity, record.values, contract) for record in sheet.records}
+    faults_by_row: dict[int, list[Rejection]] = {}
+    for rejection in rejections:
+        faults_by_row.setdefault(rejection.row_number, []).append(rejection)
+    waiting_rows = {
+        row_number
+        for row_number, faults in faults_by_row.items()
+        if all(fault.field in reference_fields and fault.reason.endswith("does not exist in " + reference_fields[fault.field]) for fault in faults)
+    }
+    rejections = [
+        Rejection(
+            r.row_number, r.field, r.value, r.reason, keys[r.row_number],
+            reference_fields[r.field] if r.row_number in waiting_rows else None,
+        )
+        for r in rejections
     ]
+    rows = [
+        {**typed, "row_number": record.row_number, "record_key": keys[record.row_number], "extra": record.extra}
+        for record, typed in zip(sheet.records, typed_rows)
+    ]
+    accepted = [row for row in rows if row["row_number"] not in faults_by_row]
+    waiting = [row for row in rows if row["row_number"] in waiting_rows]
     rejections.sort(key=lambda r: (r.row_number, r.field))
-    return ValidatedSheet(accepted=accepted, rejections=rejections, rows_read=len(sheet.records))
+    return ValidatedSheet(accepted=accepted, rejections=rejections, rows_read=len(sheet.records), waiting=waiting)
+
+
+def record_key(entity: Entity, values: dict[str, Cell], contract: Contract) -> str | None:
+    """The record's key as the officer would look it up: key values joined by ' / ', category
+    values as their codes so that any spelling of the same record gives the same key; None when
+    a key field is missing."""
+    parts = []
+    for name in entity.key:
+        f = next(f for f in entity.fields if f.name == name)
+        value = values.get(name)
+        if value is None:
+            return None
+        if f.type == "category":
+            value = contract.categories[f.category].normalise(value) or display(value)
+        parts.append(display(value))
+    return " / ".join(parts)

@@ -7,7 +7,8 @@ select
     quarter_label,
     activity_count,
     final_subsection_grade_count,
-    held_back_reason
+    held_back_reason,
+    {{ as_at_date() }} as figures_as_at
 
 from {{ ref('fct_audit') }}
 where is_completed_case_file_audit and not is_counted

@@ -20,9 +20,11 @@ versions as (
         file_name as source_file_name,
         source_row,
         loaded_at,
+        extract_date,
+        {{ is_marked_deleted('source.deleted') }} as is_marked_deleted,
         row_number() over (
             partition by activity_id
-            order by load_id desc, source_row desc
+            order by {{ newest_version_first() }}
         ) as version_number
 
     from source
@@ -44,3 +46,5 @@ select
 
 from versions
 where version_number = 1
+    and not is_marked_deleted
+    and not {{ retired_by_full_extract('audit_activities', 'versions', source('audit_extract', 'audit_activities')) }}

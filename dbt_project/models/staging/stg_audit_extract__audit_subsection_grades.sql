@@ -15,7 +15,9 @@ normalised as (
         load_id,
         file_name as source_file_name,
         source_row,
-        loaded_at
+        loaded_at,
+        extract_date,
+        {{ is_marked_deleted('source.deleted') }} as is_marked_deleted
 
     from source
 
@@ -27,7 +29,7 @@ versions as (
         *,
         row_number() over (
             partition by activity_id, practice_area_code
-            order by load_id desc, source_row desc
+            order by {{ newest_version_first() }}
         ) as version_number
 
     from normalised
@@ -45,3 +47,5 @@ select
 
 from versions
 where version_number = 1
+    and not is_marked_deleted
+    and not {{ retired_by_full_extract('audit_subsection_grades', 'versions', source('audit_extract', 'audit_subsection_grades')) }}

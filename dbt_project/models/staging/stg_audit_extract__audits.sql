@@ -24,9 +24,13 @@ versions as (
         file_name as source_file_name,
         source_row,
         loaded_at,
+        extract_date,
+        {{ is_marked_deleted('source.deleted') }} as is_marked_deleted,
+        -- Activities, grades and actions name their audit by audit_id alone (contract v1), so an
+        -- audit is its audit_id: re-sent under a corrected la_code, it moves.
         row_number() over (
-            partition by la_code, audit_id
-            order by load_id desc, source_row desc
+            partition by audit_id
+            order by {{ newest_version_first() }}
         ) as version_number
 
     from source
@@ -52,3 +56,5 @@ select
 
 from versions
 where version_number = 1
+    and not is_marked_deleted
+    and not {{ retired_by_full_extract('audits', 'versions', source('audit_extract', 'audits'), la_code_column='la_code') }}
