@@ -14,8 +14,13 @@ from orchestration.settings import configure_dagster_home, warehouse_paths
 JOB_NAME = "nightly_warehouse"
 
 
+SHOWN_PER_LIST = 10
+
+
 def _print_run_summary(paths, run_id: str) -> None:
     import duckdb
+
+    from orchestration.ingest.error_report import outstanding_rejections
 
     try:
         with duckdb.connect(str(paths.build_database), read_only=True) as connection:
@@ -27,7 +32,18 @@ def _print_run_summary(paths, run_id: str) -> None:
             rows_loaded, rows_rejected = connection.execute(
                 "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0) FROM ops.load_log WHERE run_id = ?",
                 [run_id],
-            ).fetchone()
+            ).fetchall()[0]
+            waiting_loaded = connection.execute(
+                "SELECT count(*) FROM ops.rejected_rows WHERE resolved_in_run = ? AND resolved_by_load_id = load_id",
+                [run_id],
+            ).fetchall()[0][0]
+            outstanding = outstanding_rejections(connection)
+            held_back = _held_back_audits(connection)
+            build_failures = connection.execute(
+                "SELECT test_name, coalesce(file_name, model), row_number, failing_row FROM ops.build_failures"
+                " WHERE run_id = ? ORDER BY 1, 2, 3",
+                [run_id],
+            ).fetchall()
     except duckdb.Error as error:
         print(f"\nNo run summary: the build database could not be read ({error})")
         return
@@ -38,9 +54,40 @@ def _print_run_summary(paths, run_id: str) -> None:
     print(f"  files rejected:           {counts.get('rejected_file', 0)}")
     print(f"  rows loaded:              {rows_loaded}")
     print(f"  rows rejected:            {rows_rejected}")
+    print(f"  waiting rows now loaded:  {waiting_loaded}")
+    print(f"  outstanding rejections:   {len(outstanding)} (every rejection not yet put right: {paths.outstanding_rejections})")
+    for item in outstanding[:SHOWN_PER_LIST]:
+        where = f"{item['file_name']}" + (f" row {item['row_number']}" if item["row_number"] is not None else "")
+        key = f" [{item['entity']} {item['record_key']}]" if item["record_key"] else ""
+        field = f", {item['field']}" if item["field"] else ""
+        print(f"    {where}{field}{key}: {item['reason']}")
+    if len(outstanding) > SHOWN_PER_LIST:
+        print(f"    ... and {len(outstanding) - SHOWN_PER_LIST} more")
+    print(f"  audits held back:         {len(held_back)} (completed but not counted until their record is whole)")
+    for audit_id, quarter, reason in held_back[:SHOWN_PER_LIST]:
+        print(f"    {audit_id} ({quarter}): {reason}")
+    if len(held_back) > SHOWN_PER_LIST:
+        print(f"    ... and {len(held_back) - SHOWN_PER_LIST} more")
+    if build_failures:
+        print(f"  failing build checks:     {len(build_failures)} row(s)")
+        for test_name, where, row_number, failing_row in build_failures[:SHOWN_PER_LIST]:
+            place = f"{where} row {row_number}" if row_number is not None else where
+            print(f"    {test_name} ({place}): {failing_row or 'no rows kept'}")
     print(f"  error report:             {paths.error_report}")
     print(f"  warehouse:                {paths.warehouse}")
     print(f"  archived files:           {paths.archive_dir}")
+
+
+def _held_back_audits(connection) -> list[tuple]:
+    """Audits the grade marts hold back, from this build (none before its first dbt build)."""
+    import duckdb
+
+    try:
+        return connection.execute(
+            "SELECT audit_id, quarter_label, held_back_reason FROM marts.mart_audits_held_back ORDER BY audit_id"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
 
 
 def command_run(args: argparse.Namespace) -> int:

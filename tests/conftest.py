@@ -137,6 +137,29 @@ def ingest(workspace: WarehousePaths) -> Callable[..., Ingested]:
     return run
 
 
+@pytest.fixture()
+def run_job(workspace: WarehousePaths):
+    """Run the nightly job through Dagster, as the schedule does, and return a mart reader."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("nightly_warehouse")
+
+    def run():
+        with dg.instance_for_test() as instance:
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+        def marts(sql: str) -> list[tuple]:
+            with duckdb.connect(str(workspace.warehouse), read_only=True) as connection:
+                return connection.execute(sql).fetchall()
+
+        return marts
+
+    return run
+
+
 @dataclass
 class SampleRun:
     paths: WarehousePaths

@@ -1,7 +1,8 @@
 """The QA officers' error reports, as CSV files for Excel, beside the warehouse.
 
 - `error_report.csv`: what the latest run rejected (rows and whole files), the rows waiting for
-  a parent record, and the waiting rows that loaded in this run because their parent arrived.
+  a parent record, the waiting rows that loaded in this run because their parent arrived, and
+  the rows behind any dbt test that failed the build.
 - `outstanding_rejections.csv`: the work list. Every rejection not yet put right, across runs,
   with the record's key. A rejection leaves it when a later delivery of the same record loads,
   when the same file is delivered again (its own rejections then stand), or, for a waiting row,
@@ -38,6 +39,11 @@ _REPORT_QUERY = """
     FROM ops.rejected_rows AS r
     WHERE r.waiting_for IS NOT NULL AND r.resolved_in_run IS NOT DISTINCT FROM $run_id
       AND r.resolved_by_load_id = r.load_id
+    UNION ALL
+    SELECT coalesce(f.file_name, f.model), NULL, f.row_number, f.column_name, f.failing_row,
+           'dbt test ' || f.test_name || ' failed: ' || coalesce(f.message, ''), 'build check failed', f.recorded_at
+    FROM ops.build_failures AS f
+    WHERE f.run_id IS NOT DISTINCT FROM $run_id
     ORDER BY file_name, sheet, row_number NULLS FIRST, field
 """
 

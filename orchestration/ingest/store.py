@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.contract import Contract, Entity
+from orchestration.ingest.build_failures import BUILD_FAILURES_DDL
 
 # Every raw table starts with these: column -> (DuckDB type, what it means for an analyst).
 LINEAGE_COLUMNS = {
@@ -76,6 +77,7 @@ OPS_DDL = [
     "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS resolved_in_run VARCHAR",
     "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMP",
     "ALTER TABLE ops.rejected_rows ADD COLUMN IF NOT EXISTS resolution VARCHAR",
+    BUILD_FAILURES_DDL,
 ]
 
 
