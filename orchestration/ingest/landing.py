@@ -76,7 +76,7 @@ def read_files(
     files: list[Path], contract: Contract
 ) -> tuple[list[ReadableSheet], list[UnreadableFile], list[UnloadedSheet]]:
     """Every sheet the files hold, the files that cannot be read at all, and the workbook sheets
-    not read (hidden, or named after no entity), each with the reason."""
+    not read (hidden, blank, or named after no entity), each with the reason."""
     readable, unreadable, unloaded = [], [], []
     for path in files:
         content = path.read_bytes()
