@@ -174,10 +174,13 @@ def command_validate(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"{path.name}: rejected file: no such file")
             problems += 1
-    readable, unreadable = read_files([path for path in files if path.is_file()], contract)
+    readable, unreadable, unloaded = read_files([path for path in files if path.is_file()], contract)
     for file in unreadable:
         print(f"{file.path.name}: rejected file: {file.reason}")
         problems += 1
+    # A sheet or column not loaded is worth knowing, not an error: the file still loads.
+    for skipped in unloaded:
+        print(f"{skipped.label}: sheet not loaded: {skipped.sheet.reason}")
     for item in in_load_order(readable, contract):
         entity = item.sheet.entity
         cells = sheet_cells(item.sheet)
@@ -188,6 +191,8 @@ def command_validate(args: argparse.Namespace) -> int:
             print(f"{item.label} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
         problems += len(result.rejections)
         print(f"{item.label}: {entity.name}: {result.rows_read} row(s), {len(result.accepted)} valid, {result.rows_rejected} rejected")
+        for column_note in item.sheet.columns_not_loaded:
+            print(f"{item.label}: {column_note}")
         for referenced_entity, field in referenced_fields:
             if referenced_entity == entity.name:
                 known.setdefault((referenced_entity, field), set()).update(result.accepted[field].dropna())

@@ -24,7 +24,7 @@ import pandas as pd
 
 from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
 from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
-from orchestration.ingest.readers import FileRejected, Sheet, read_file
+from orchestration.ingest.readers import FileRejected, Sheet, SheetNotLoaded, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import sheet_cells, validate_sheet
 from orchestration.settings import WarehousePaths
@@ -62,17 +62,34 @@ class UnreadableFile:
     reason: str
 
 
-def read_files(files: list[Path], contract: Contract) -> tuple[list[ReadableSheet], list[UnreadableFile]]:
-    """Every sheet the files hold, and the files that cannot be read at all, with the reason."""
-    readable, unreadable = [], []
+@dataclass(frozen=True)
+class UnloadedSheet:
+    path: Path
+    content_sha256: str
+    sheet: SheetNotLoaded
+
+    @property
+    def label(self) -> str:
+        return f"{self.path.name} [{self.sheet.sheet_name}]"
+
+
+def read_files(
+    files: list[Path], contract: Contract
+) -> tuple[list[ReadableSheet], list[UnreadableFile], list[UnloadedSheet]]:
+    """Every sheet the files hold, the files that cannot be read at all, and the workbook sheets
+    not read (hidden, blank, or named after no entity), each with the reason."""
+    readable, unreadable, unloaded = [], [], []
     for path in files:
         content = path.read_bytes()
         content_sha256 = hashlib.sha256(content).hexdigest()
         try:
-            readable.extend(ReadableSheet(path, content_sha256, sheet) for sheet in read_file(path, content, contract))
+            contents = read_file(path, content, contract)
         except FileRejected as rejection:
             unreadable.append(UnreadableFile(path, content_sha256, str(rejection)))
-    return readable, unreadable
+            continue
+        readable.extend(ReadableSheet(path, content_sha256, sheet) for sheet in contents.sheets)
+        unloaded.extend(UnloadedSheet(path, content_sha256, sheet) for sheet in contents.sheets_not_loaded)
+    return readable, unreadable, unloaded
 
 
 def extract_date(path: Path, delivered: dt.date) -> dt.date:
@@ -143,7 +160,7 @@ def ingest_landing_folder(
         store = WarehouseStore(connection, contract)
         store.ensure_schemas()
 
-        readable, unreadable = read_files(files, contract)
+        readable, unreadable, unloaded = read_files(files, contract)
         for file in unreadable:
             guessed = contract.entity_for_name(file.path.name)
             load = LoadRecord(
@@ -158,6 +175,19 @@ def ingest_landing_folder(
             store.record(load, run_id)
             summary.loads.append(load)
             log(f"{file.path.name}: rejected: {file.reason}")
+        for skipped in unloaded:
+            load = LoadRecord(
+                file_name=skipped.path.name,
+                entity=skipped.sheet.entity.name if skipped.sheet.entity else None,
+                sheet_name=skipped.sheet.sheet_name,
+                content_sha256=skipped.content_sha256,
+                status="sheet_not_loaded",
+                reason=skipped.sheet.reason,
+                extract_date=extract_date(skipped.path, today),
+            )
+            store.record(load, run_id)
+            summary.loads.append(load)
+            log(f"{skipped.label}: sheet not loaded: {skipped.sheet.reason}")
 
         ordered = list(in_load_order(readable, contract, today))
         for entity in contract.load_order:
@@ -206,9 +236,7 @@ def _load_sheet(
     pseudonymise_cells(cells, entity, key)
     known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
     validated = validate_sheet(sheet, contract, known, today, cells=cells)
-    notes = []
-    if sheet.dropped_headers:
-        notes.append("columns never loaded (names and notes are not taken): " + ", ".join(sheet.dropped_headers))
+    notes = list(sheet.columns_not_loaded)
     full_extract = contract.delivery.is_full_extract(item.path.name)
     if full_extract and validated.rejections:
         notes.append("a full extract with rejected rows: nothing is retired until it loads cleanly")
@@ -235,3 +263,5 @@ def _load_sheet(
         f"{item.label}: {entity.name} (extract {extract.isoformat()}): {load.rows_loaded} row(s) loaded, "
         f"{load.rows_rejected} rejected{waiting}"
     )
+    for column_note in sheet.columns_not_loaded:
+        log(f"{item.label}: {column_note}")

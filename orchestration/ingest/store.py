@@ -41,7 +41,7 @@ OPS_DDL = [
         entity VARCHAR,
         sheet_name VARCHAR,
         content_sha256 VARCHAR NOT NULL,
-        status VARCHAR NOT NULL CHECK (status IN ('loaded', 'skipped_duplicate', 'rejected_file')),
+        status VARCHAR NOT NULL CHECK (status IN ('loaded', 'skipped_duplicate', 'rejected_file', 'sheet_not_loaded')),
         rows_read INTEGER NOT NULL,
         rows_loaded INTEGER NOT NULL,
         rows_rejected INTEGER NOT NULL,
