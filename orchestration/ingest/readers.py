@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from orchestration.contract import Contract, Entity, match_key
@@ -28,17 +30,15 @@ class FileRejected(Exception):
 
 
 @dataclass
-class Record:
-    row_number: int
-    values: dict[str, Cell]
-    extra: dict[str, str]
-
-
-@dataclass
 class Sheet:
     entity: Entity
     sheet_name: str | None
-    records: list[Record]
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per non-blank row: `row_number` (as a spreadsheet shows it) and one text column per
+    field of the entity (empty where the file has no such column); dates from spreadsheet cells
+    as ISO text, so every date is parsed the same way."""
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The columns that match no field, as text, row for row with `cells`."""
     dropped_headers: list[str] = field(default_factory=list)
     unmatched_headers: list[str] = field(default_factory=list)
     absent_optional_fields: list[str] = field(default_factory=list)
@@ -91,6 +91,22 @@ def _clean_cell(value: object) -> Cell:
     return text or None
 
 
+def _clean_column(column: tuple, length: int, text_only: bool) -> pd.Series:
+    """A column's cells as trimmed text, empty cells as missing."""
+    values = pd.Series(column, dtype=object, index=range(length)) if column else pd.Series([None] * length, dtype=object)
+    if not text_only:
+        values = values.map(lambda value: _text(_clean_cell(value)))
+    else:
+        values = values.str.strip()
+    return values.where(values.notna() & (values != ""), None)
+
+
+def _text(cell: Cell) -> str | None:
+    if isinstance(cell, (dt.date, dt.datetime)):
+        return cell.strftime("%Y-%m-%d")
+    return cell
+
+
 def _decode(content: bytes, file_name: str) -> str:
     try:
         return content.decode("utf-8-sig")
@@ -129,7 +145,9 @@ def _match_headers(headers: list[Cell], entity: Entity, contract: Contract, wher
     return match
 
 
-def _read_sheet(rows: list[list[object]], entity: Entity, contract: Contract, where: str, sheet_name: str | None) -> Sheet:
+def _read_sheet(
+    rows: list[list[object]], entity: Entity, contract: Contract, where: str, sheet_name: str | None, text_only: bool = False
+) -> Sheet:
     """Match the first row as headers; the rest become records numbered as a spreadsheet shows them."""
     if not rows or all(_clean_cell(c) is None for c in rows[0]):
         raise FileRejected(f"{where}: no header row")
@@ -144,20 +162,28 @@ def _read_sheet(rows: list[list[object]], entity: Entity, contract: Contract, wh
     if missing:
         raise FileRejected(f"{where}: missing required columns: {', '.join(missing)}")
 
-    records = []
-    for offset, row in enumerate(rows[1:], start=2):
-        cells = [_clean_cell(c) for c in row]
-        if all(c is None for c in cells):
-            continue
-        cells += [None] * (len(headers) - len(cells))  # ragged rows are short
-        values = {name: None for name in entity.field_names}
-        values.update({name: cells[i] for i, name in match.column_field.items()})
-        extra = {name: str(cells[i]) for i, name in match.extra_columns.items() if cells[i] is not None}
-        records.append(Record(row_number=offset, values=values, extra=extra))
+    width = len(headers)
+    data = rows[1:]
+    # Column by column: a CSV's cells are all text and clean in one vectorised pass; a workbook's
+    # (numbers, dates, booleans) go through _clean_cell.
+    columns = list(itertools.zip_longest(*data, fillvalue=None))[:width] if data else []
+    columns += [()] * (width - len(columns))
+    cleaned = {index: _clean_column(column, len(data), text_only) for index, column in enumerate(columns)}
+    blank = pd.Series(True, index=range(len(data)))
+    for column in cleaned.values():
+        blank &= column.isna()
+    keep = ~blank.to_numpy()
+    cells = pd.DataFrame({"row_number": pd.Series(range(2, len(data) + 2), dtype="int64")[keep].reset_index(drop=True)})
+    for name in entity.field_names:
+        cells[name] = None
+    for index, name in match.column_field.items():
+        cells[name] = cleaned[index][keep].reset_index(drop=True)
+    extra = pd.DataFrame({name: cleaned[index][keep].reset_index(drop=True) for index, name in match.extra_columns.items()})
     return Sheet(
         entity=entity,
         sheet_name=sheet_name,
-        records=records,
+        cells=cells.astype(object).where(cells.notna(), None).astype({"row_number": "int64"}),
+        extra=extra,
         dropped_headers=match.dropped,
         unmatched_headers=list(match.extra_columns.values()),
         # A marker every entity carries (`deleted`) is absent from nearly every delivery: naming it
@@ -183,7 +209,7 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents
         rows = list(reader)
     except csv.Error as error:
         raise FileRejected(f"not readable as CSV at line {reader.line_num}: {error}") from None
-    return FileContents(sheets=[_read_sheet(rows, entity, contract, where="the file", sheet_name=None)])
+    return FileContents(sheets=[_read_sheet(rows, entity, contract, where="the file", sheet_name=None, text_only=True)])
 
 
 def _hidden_reason(visibility: SheetVisibleEnum) -> str | None:

@@ -24,7 +24,7 @@ def recheck_run(
     with duckdb.connect(str(paths.build_database), read_only=True) as connection:
         rows = connection.execute(
             f"""
-            SELECT raw.file_name, raw.source_row, {columns}
+            SELECT raw.load_id, raw.file_name, raw.source_row, {columns}
             FROM raw.{entity.name} AS raw
             JOIN ops.load_log AS load USING (load_id)
             WHERE load.run_id = ? AND load.entity = ? AND load.status = 'loaded'
@@ -33,10 +33,13 @@ def recheck_run(
             [run_id, entity.name],
         ).df()
     problems = []
-    for position, meta in suite_failures(entity, rows, contract, today):
-        row = rows.iloc[position]
-        names = [name.strip() for name in meta["field"].split(",")]
-        shown = [None if row[name] is None or row[name] != row[name] else str(row[name]) for name in names]
-        value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
-        problems.append(f"{row['file_name']} row {row['source_row']}, {meta['field']}: {meta['reason'].format(value=value)}")
+    # One batch per load (file or sheet): a key is unique within its file, not across files.
+    for _, batch in rows.groupby("load_id", sort=True):
+        batch = batch.reset_index(drop=True)
+        for position, meta in suite_failures(entity, batch, contract, today):
+            row = batch.iloc[position]
+            names = [name.strip() for name in meta["field"].split(",")]
+            shown = [None if row[name] is None or row[name] != row[name] else str(row[name]) for name in names]
+            value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
+            problems.append(f"{row['file_name']} row {row['source_row']}, {meta['field']}: {meta['reason'].format(value=value)}")
     return len(rows), problems

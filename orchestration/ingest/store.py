@@ -31,6 +31,8 @@ LINEAGE_COLUMNS = {
     "record_key": ("VARCHAR", "The record's key as the case system knows it, category values as codes; how a rejection is matched to the row that later put it right."),
 }
 
+LOAD_STATUSES = ("loaded", "skipped_duplicate", "rejected_file", "sheet_not_loaded")
+
 OPS_DDL = [
     "CREATE SCHEMA IF NOT EXISTS ops",
     """
@@ -112,6 +114,7 @@ class WarehouseStore:
     def ensure_schemas(self) -> None:
         for statement in OPS_DDL:
             self.connection.execute(statement)
+        self._allow_every_load_status()
         self.connection.execute("CREATE SCHEMA IF NOT EXISTS raw")
         for entity in self.contract.entities.values():
             columns = raw_columns(entity)
@@ -121,6 +124,29 @@ class WarehouseStore:
             for name, kind in columns.items():
                 kind = kind.replace(" NOT NULL", "")
                 self.connection.execute(f"ALTER TABLE raw.{entity.name} ADD COLUMN IF NOT EXISTS {name} {kind}")
+
+    def _allow_every_load_status(self) -> None:
+        """A load log created by an earlier release checks for fewer statuses, and DuckDB cannot
+        alter a CHECK: rebuild the table, rows and all, under today's definition."""
+        checks = [
+            expression
+            for (expression,) in self.connection.execute(
+                "SELECT expression FROM duckdb_constraints() WHERE schema_name = 'ops' AND table_name = 'load_log'"
+                " AND constraint_type = 'CHECK'"
+            ).fetchall()
+        ]
+        if all(status in " ".join(checks) for status in LOAD_STATUSES):
+            return
+        columns = [name for (name,) in self.connection.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'ops' AND table_name = 'load_log'"
+        ).fetchall()]
+        with self._transaction():
+            self.connection.execute("ALTER TABLE ops.load_log RENAME TO load_log_before_upgrade")
+            for statement in OPS_DDL[1:4]:
+                self.connection.execute(statement)
+            listed = ", ".join(columns)
+            self.connection.execute(f"INSERT INTO ops.load_log ({listed}) SELECT {listed} FROM ops.load_log_before_upgrade")
+            self.connection.execute("DROP TABLE ops.load_log_before_upgrade")
 
     def already_loaded_cleanly(self, content_sha256: str, entity: str | None) -> bool:
         """Whether this content loaded before with nothing rejected. A file some of whose rows

@@ -286,13 +286,19 @@ def suite_failures(entity: Entity, rows: pd.DataFrame, contract: Contract, today
 
 
 def sheet_cells(sheet: Sheet) -> pd.DataFrame:
-    """The sheet as text columns, one per field, plus row_number: what the rules run over.
-    Spreadsheet date cells become ISO text, so every date goes through the same parsing."""
-    records = sheet.records
-    columns: dict[str, list] = {"row_number": [record.row_number for record in records]}
-    for name in sheet.entity.field_names:
-        columns[name] = [display(record.values[name]) for record in records]
-    return pd.DataFrame(columns, dtype=object)
+    """The sheet as text columns, one per field, plus row_number: what the rules run over (a
+    copy, so pseudonymising it leaves the sheet as read)."""
+    return sheet.cells.copy()
+
+
+def _extra_by_row(sheet: Sheet, row_numbers: pd.Series) -> pd.Series:
+    """Each row's columns that match no field, as a dict of what it holds (None when nothing)."""
+    if sheet.extra.empty or not len(sheet.extra.columns):
+        return pd.Series([None] * len(row_numbers), dtype=object, index=row_numbers.index)
+    by_row = dict(zip(sheet.cells["row_number"], sheet.extra.to_dict("records")))
+    return row_numbers.map(
+        lambda row: {name: value for name, value in by_row[row].items() if value is not None} or None
+    )
 
 
 def validate_sheet(
@@ -319,8 +325,7 @@ def validate_sheet(
             rows[f.name] = pd.to_datetime(rows[f.name]).dt.date.astype(object).where(rows[f.name].notna(), None)
     rows["row_number"] = typed["row_number"].astype(int)
     rows["record_key"] = typed["record_key"]
-    extra = {record.row_number: record.extra for record in sheet.records if record.extra}
-    rows["extra"] = rows["row_number"].map(extra) if extra else None
+    rows["extra"] = _extra_by_row(sheet, rows["row_number"])
 
     reference_fields = {reference.field: reference.entity for reference in entity.references}
     found = checked.rejections
