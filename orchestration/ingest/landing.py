@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +155,7 @@ def ingest_landing_folder(
     summary = IngestSummary(run_id=run_id)
     files = landing_files(paths.landing_dir)
     log(f"{len(files)} file(s) in {paths.landing_dir}")
+    started = time.perf_counter()
 
     paths.build_database.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(paths.build_database)) as connection:
@@ -203,6 +205,9 @@ def ingest_landing_folder(
 
         for path in files:
             store.mark_archived(path.name, run_id, _archive(path, paths.archive_dir, today))
+    seconds = max(time.perf_counter() - started, 1e-6)
+    rows_read = sum(load.rows_read for load in summary.loads)
+    log(f"ingestion done: {rows_read} row(s) from {len(files)} file(s) in {seconds:.1f} s ({rows_read / seconds:,.0f} rows a second)")
     return summary
 
 
@@ -218,6 +223,7 @@ def _load_sheet(
 ) -> None:
     entity, sheet = item.sheet.entity, item.sheet
     extract = extract_date(item.path, today)
+    started = time.perf_counter()
     if store.already_loaded_cleanly(item.content_sha256, entity.name):
         load = LoadRecord(
             file_name=item.path.name,
@@ -259,9 +265,10 @@ def _load_sheet(
     store.record(load, run_id, validated.accepted, validated.rejections, entity, validated.waiting)
     summary.loads.append(load)
     waiting = f" ({len(validated.waiting)} waiting for a parent record)" if len(validated.waiting) else ""
+    seconds = max(time.perf_counter() - started, 1e-6)
     log(
         f"{item.label}: {entity.name} (extract {extract.isoformat()}): {load.rows_loaded} row(s) loaded, "
-        f"{load.rows_rejected} rejected{waiting}"
+        f"{load.rows_rejected} rejected{waiting} in {seconds:.1f} s ({load.rows_read / seconds:,.0f} rows a second)"
     )
     for column_note in sheet.columns_not_loaded:
         log(f"{item.label}: {column_note}")
