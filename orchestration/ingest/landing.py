@@ -224,16 +224,12 @@ def _load_sheet(
     entity, sheet = item.sheet.entity, item.sheet
     extract = extract_date(item.path, today)
     started = time.perf_counter()
+    about_the_sheet = {
+        "file_name": item.path.name, "entity": entity.name, "sheet_name": sheet.sheet_name,
+        "content_sha256": item.content_sha256, "extract_date": extract,
+    }
     if store.already_loaded_cleanly(item.content_sha256, entity.name):
-        load = LoadRecord(
-            file_name=item.path.name,
-            entity=entity.name,
-            sheet_name=sheet.sheet_name,
-            content_sha256=item.content_sha256,
-            status="skipped_duplicate",
-            reason="this content was loaded before",
-            extract_date=extract,
-        )
+        load = LoadRecord(**about_the_sheet, status="skipped_duplicate", reason="this content was loaded before")
         store.record(load, run_id)
         summary.loads.append(load)
         log(f"{item.label}: skipped, already loaded")
@@ -250,16 +246,12 @@ def _load_sheet(
         parents = sorted({r.waiting_for for r in validated.rejections if r.waiting_for})
         notes.append(f"{len(validated.waiting)} row(s) wait for their {' and '.join(parents)} and load when it arrives")
     load = LoadRecord(
-        file_name=item.path.name,
-        entity=entity.name,
-        sheet_name=sheet.sheet_name,
-        content_sha256=item.content_sha256,
+        **about_the_sheet,
         status="loaded",
         rows_read=validated.rows_read,
         rows_loaded=len(validated.accepted),
         rows_rejected=validated.rows_rejected,
         reason="; ".join(notes) or None,
-        extract_date=extract,
         full_extract=full_extract and not validated.rejections,
     )
     store.record(load, run_id, validated.accepted, validated.rejections, entity, validated.waiting)

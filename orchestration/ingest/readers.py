@@ -12,9 +12,12 @@ import csv
 import datetime as dt
 import io
 import itertools
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
@@ -145,13 +148,10 @@ def _match_headers(headers: list[Cell], entity: Entity, contract: Contract, wher
     return match
 
 
-def _read_sheet(
-    rows: list[list[object]], entity: Entity, contract: Contract, where: str, sheet_name: str | None, text_only: bool = False
-) -> Sheet:
-    """Match the first row as headers; the rest become records numbered as a spreadsheet shows them."""
-    if not rows or all(_clean_cell(c) is None for c in rows[0]):
+def _checked_header_match(headers: list[Cell], entity: Entity, contract: Contract, where: str) -> _HeaderMatch:
+    """The header row matched to the entity's fields, or the reason the sheet cannot be read."""
+    if all(header is None for header in headers):
         raise FileRejected(f"{where}: no header row")
-    headers = [_clean_cell(c) for c in rows[0]]
     match = _match_headers(headers, entity, contract, where)
     if not match.column_field:
         raise FileRejected(
@@ -161,7 +161,17 @@ def _read_sheet(
     missing = [f.name for f in entity.fields if f.required and f.name not in match.column_field.values()]
     if missing:
         raise FileRejected(f"{where}: missing required columns: {', '.join(missing)}")
+    return match
 
+
+def _read_sheet(
+    rows: list[list[object]], entity: Entity, contract: Contract, where: str, sheet_name: str | None, text_only: bool = False
+) -> Sheet:
+    """Match the first row as headers; the rest become records numbered as a spreadsheet shows them."""
+    if not rows:
+        raise FileRejected(f"{where}: no header row")
+    headers = [_clean_cell(c) for c in rows[0]]
+    match = _checked_header_match(headers, entity, contract, where)
     width = len(headers)
     data = rows[1:]
     # Column by column: a CSV's cells are all text and clean in one vectorised pass; a workbook's
@@ -169,11 +179,28 @@ def _read_sheet(
     columns = list(itertools.zip_longest(*data, fillvalue=None))[:width] if data else []
     columns += [()] * (width - len(columns))
     cleaned = {index: _clean_column(column, len(data), text_only) for index, column in enumerate(columns)}
-    blank = pd.Series(True, index=range(len(data)))
+    row_numbers = pd.Series(range(2, len(data) + 2), dtype="int64")
+    return _sheet_from_columns(headers, cleaned, row_numbers, entity, contract, where, sheet_name, match)
+
+
+def _sheet_from_columns(
+    headers: list[Cell],
+    cleaned: dict[int, pd.Series],
+    row_numbers: pd.Series,
+    entity: Entity,
+    contract: Contract,
+    where: str,
+    sheet_name: str | None,
+    match: _HeaderMatch | None = None,
+) -> Sheet:
+    """A sheet from its header row and its columns of cleaned text (missing as None), each
+    indexed like `row_numbers`; rows with nothing in them are left out."""
+    match = match or _checked_header_match(headers, entity, contract, where)
+    blank = pd.Series(True, index=row_numbers.index)
     for column in cleaned.values():
         blank &= column.isna()
     keep = ~blank.to_numpy()
-    cells = pd.DataFrame({"row_number": pd.Series(range(2, len(data) + 2), dtype="int64")[keep].reset_index(drop=True)})
+    cells = pd.DataFrame({"row_number": row_numbers[keep].reset_index(drop=True)})
     for name in entity.field_names:
         cells[name] = None
     for index, name in match.column_field.items():
@@ -203,6 +230,9 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents
     text = _decode(content, file_name)
     if not text.strip():
         raise FileRejected("the file is empty")
+    fast = _read_csv_with_duckdb(text, entity, contract)
+    if fast is not None:
+        return FileContents(sheets=[fast])
     # strict: an unterminated quote would otherwise swallow every later row into one cell.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -210,6 +240,57 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents
     except csv.Error as error:
         raise FileRejected(f"not readable as CSV at line {reader.line_num}: {error}") from None
     return FileContents(sheets=[_read_sheet(rows, entity, contract, where="the file", sheet_name=None, text_only=True)])
+
+
+# What Python's str.strip() takes off a cell, that DuckDB's trim() would leave.
+_WHITESPACE = " \t\n\r\x0b\x0c\xa0"
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+
+
+def _read_csv_with_duckdb(text: str, entity: Entity, contract: Contract) -> Sheet | None:
+    """The file read by DuckDB's CSV reader, cells trimmed in SQL: the fast path for an ordinary
+    file. None when the file is anything but ordinary (blank lines, which shift row numbers, a
+    quoted cell over several lines, a stray quote, a header the sheet cannot use): the Python
+    reader then reads it, and says exactly what is wrong where."""
+    if _BLANK_LINE.search(text.rstrip("\r\n")):
+        return None
+    # A quoted cell spanning lines, or a quote left open, is for the strict reader: DuckDB would
+    # carry an open quote on to the end of the file.
+    if '"' in text and any(line.count('"') % 2 for line in text.splitlines()):
+        return None
+    header_line = next(csv.reader(io.StringIO(text, newline="")), [])
+    width = len(header_line)
+    if not width or any("\n" in header or "\r" in header for header in header_line):
+        return None
+    columns = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(width))
+    cleaned = ", ".join(f"nullif(trim(c{index}, '{_WHITESPACE}'), '') AS c{index}" for index in range(width))
+    connection = duckdb.connect()
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".csv", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            frame = connection.execute(
+                f"""
+                SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS row_number, {cleaned}
+                FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
+                              auto_detect = false, columns = {{{columns}}}, null_padding = true,
+                              strict_mode = true, parallel = false)
+                """,
+                [handle.name],
+            ).df()
+    except duckdb.Error:
+        return None
+    finally:
+        connection.close()
+    try:
+        return _sheet_from_columns(
+            [_clean_cell(cell) for cell in header_line],
+            {index: frame[f"c{index}"] for index in range(width)},
+            frame["row_number"],
+            entity, contract, where="the file", sheet_name=None,
+        )
+    except FileRejected:
+        return None  # the Python reader finds the same fault, or an earlier one, and says which
 
 
 def _hidden_reason(visibility: SheetVisibleEnum) -> str | None:

@@ -231,8 +231,7 @@ def check_sheet(
     every broken rule, in two set-based queries."""
     connection = _engine().cursor()
     try:
-        text = {f.name: "VARCHAR" for f in entity.fields}
-        casts = ", ".join(f'CAST(frame."{name}" AS VARCHAR) AS "{name}"' for name in text)
+        casts = ", ".join(f'CAST(frame."{name}" AS VARCHAR) AS "{name}"' for name in entity.field_names)
         connection.register("frame", cells)
         connection.execute(f"CREATE OR REPLACE TEMP TABLE cells AS SELECT CAST(row_number AS INTEGER) AS row_number, {casts} FROM frame")
         connection.unregister("frame")

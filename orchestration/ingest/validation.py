@@ -14,14 +14,14 @@ import datetime as dt
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
 from orchestration.contract import Contract, Entity, Field
-from orchestration.ingest.readers import Cell, Sheet
+from orchestration.ingest.readers import Sheet
 from orchestration.ingest.rules import LA_CODE, check_sheet
 from orchestration.settings import EXPECTATIONS_DIR
 
@@ -54,19 +54,6 @@ class ValidatedSheet:
     @property
     def rows_rejected(self) -> int:
         return len({r.row_number for r in self.rejections})
-
-
-# ---------------------------------------------------------------------------------------------
-# Typing
-# ---------------------------------------------------------------------------------------------
-
-
-def display(cell: Cell) -> str | None:
-    if cell is None:
-        return None
-    if isinstance(cell, (dt.date, dt.datetime)):
-        return cell.strftime("%Y-%m-%d")
-    return str(cell)
 
 
 # ---------------------------------------------------------------------------------------------
