@@ -61,17 +61,16 @@ class CheckedSheet:
 
 
 def _date_columns(f: Field) -> str:
-    """Year, month, day and form (iso or uk) of a date cell, or nulls where it is not one."""
+    """Year, month, day and form (iso or uk) of a date cell, or nulls where it is not one: each
+    pattern is matched once, its parts extracted together."""
     cell = f'"{f.name}"'
-    iso, uk = _quote(ISO_DATE), _quote(UK_DATE)
+    iso = f"regexp_extract({cell}, {_quote(ISO_DATE)}, ['y', 'm', 'd'])"
+    uk = f"regexp_extract({cell}, {_quote(UK_DATE)}, ['d', 'm', 'y'])"
     return f"""
-        CASE WHEN regexp_matches({cell}, {iso}) THEN 'iso' WHEN regexp_matches({cell}, {uk}) THEN 'uk' END AS "{f.name}__form",
-        CAST(CASE WHEN regexp_matches({cell}, {iso}) THEN regexp_extract({cell}, {iso}, 1)
-                  WHEN regexp_matches({cell}, {uk}) THEN regexp_extract({cell}, {uk}, 3) END AS INTEGER) AS "{f.name}__y",
-        CAST(CASE WHEN regexp_matches({cell}, {iso}) THEN regexp_extract({cell}, {iso}, 2)
-                  WHEN regexp_matches({cell}, {uk}) THEN regexp_extract({cell}, {uk}, 2) END AS INTEGER) AS "{f.name}__m",
-        CAST(CASE WHEN regexp_matches({cell}, {iso}) THEN regexp_extract({cell}, {iso}, 3)
-                  WHEN regexp_matches({cell}, {uk}) THEN regexp_extract({cell}, {uk}, 1) END AS INTEGER) AS "{f.name}__d\""""
+        CASE WHEN {iso}.y <> '' THEN 'iso' WHEN {uk}.y <> '' THEN 'uk' END AS "{f.name}__form",
+        CAST(nullif(coalesce(nullif({iso}.y, ''), {uk}.y), '') AS INTEGER) AS "{f.name}__y",
+        CAST(nullif(coalesce(nullif({iso}.m, ''), {uk}.m), '') AS INTEGER) AS "{f.name}__m",
+        CAST(nullif(coalesce(nullif({iso}.d, ''), {uk}.d), '') AS INTEGER) AS "{f.name}__d\""""
 
 
 def _date_problem(f: Field, contract: Contract) -> str:
