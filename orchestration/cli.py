@@ -53,6 +53,7 @@ def _print_run_summary(paths, run_id: str) -> None:
     print(f"  files loaded:             {counts.get('loaded', 0)}")
     print(f"  files skipped (duplicate): {counts.get('skipped_duplicate', 0)}")
     print(f"  files rejected:           {counts.get('rejected_file', 0)}")
+    print(f"  files with sheets not loaded: {counts.get('sheet_not_loaded', 0)} (hidden, blank or named after no entity)")
     print(f"  rows loaded:              {rows_loaded}")
     print(f"  rows rejected:            {rows_rejected}")
     print(f"  waiting rows now loaded:  {waiting_loaded}")
@@ -312,10 +313,10 @@ def command_validate(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.contract import load_contract
-    from orchestration.ingest.landing import in_load_order, pseudonymise_sheet, read_files
+    from orchestration.ingest.landing import in_load_order, pseudonymise_cells, read_files
     from orchestration.ingest.pseudonymise import pseudonymisation_key
     from orchestration.ingest.store import WarehouseStore
-    from orchestration.ingest.validation import validate_sheet
+    from orchestration.ingest.validation import sheet_cells, validate_sheet
 
     contract = load_contract()
     key = pseudonymisation_key()
@@ -333,22 +334,28 @@ def command_validate(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"{path.name}: rejected file: no such file")
             problems += 1
-    readable, unreadable = read_files([path for path in files if path.is_file()], contract)
+    readable, unreadable, unloaded = read_files([path for path in files if path.is_file()], contract)
     for file in unreadable:
         print(f"{file.path.name}: rejected file: {file.reason}")
         problems += 1
+    # A sheet or column not loaded is worth knowing, not an error: the file still loads.
+    for skipped in unloaded:
+        print(f"{skipped.label}: sheet not loaded: {skipped.sheet.reason}")
     for item in in_load_order(readable, contract):
         entity = item.sheet.entity
-        pseudonymise_sheet(item.sheet, key)
+        cells = sheet_cells(item.sheet)
+        pseudonymise_cells(cells, entity, key)
         references = {ref.field: known.get((ref.entity, ref.field), set()) for ref in entity.references}
-        result = validate_sheet(item.sheet, contract, references, dt.date.today())
+        result = validate_sheet(item.sheet, contract, references, dt.date.today(), cells=cells)
         for rejection in result.rejections:
             print(f"{item.label} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
         problems += len(result.rejections)
         print(f"{item.label}: {entity.name}: {result.rows_read} row(s), {len(result.accepted)} valid, {result.rows_rejected} rejected")
+        for column_note in item.sheet.columns_not_loaded:
+            print(f"{item.label}: {column_note}")
         for referenced_entity, field in referenced_fields:
             if referenced_entity == entity.name:
-                known.setdefault((referenced_entity, field), set()).update(row[field] for row in result.accepted)
+                known.setdefault((referenced_entity, field), set()).update(result.accepted[field].dropna())
     return 1 if problems else 0
 
 

@@ -13,15 +13,30 @@ import yaml
 CONTRACT_PATH = Path(__file__).with_name("contract.yml")
 
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+")
+_FILE_SUFFIX = re.compile(r"\.[A-Za-z]+$")
 
 
 def match_key(text: object) -> str:
-    """The form in which headers and category values are compared.
+    """The form in which headers and category values are compared: case, spaces, `_` and
+    punctuation ignored, so `PracticeArea` = `Practice Area` = `practice_area` and `R.I.` = `RI`.
 
-    Lower case, every run of characters other than letters and digits folded to one space,
-    trimmed. dbt's `match_key` macro does the same in SQL; a test keeps the two in step.
+    Lower case with every character other than a letter or digit dropped. dbt's `match_key`
+    macro does the same in SQL; a test keeps the two in step.
     """
-    return _NOT_ALPHANUMERIC.sub(" ", str(text).lower()).strip()
+    return _NOT_ALPHANUMERIC.sub("", str(text).lower())
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _leading_word_keys(text: str) -> list[str]:
+    """The match keys of the text's leading words, longest first: `Audit Actions 2022` gives
+    `auditactions2022`, `auditactions`, `audit`. Names are compared word by word so that
+    `auditsX` is not `audits` followed by something."""
+    words = _words(text)
+    return ["".join(words[:length]) for length in range(len(words), 0, -1)]
 
 
 @dataclass(frozen=True)
@@ -94,10 +109,16 @@ class Entity:
     fields: tuple[Field, ...]
     references: tuple[Reference, ...]
     optional: bool
+    synonyms: tuple[str, ...] = ()
 
     @property
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What a file or sheet holding this entity may be called: its name and its synonyms."""
+        return (self.name, *self.synonyms)
 
 
 @dataclass(frozen=True)
@@ -135,23 +156,36 @@ class Contract:
     never_load_headers: tuple[str, ...]
     delivery: Delivery
 
-    def entity_for_name(self, name: str) -> Entity | None:
-        """The entity a file or sheet is named after: `<entity>` or `<entity>_<anything>`.
+    @cached_property
+    def fields_on_every_entity(self) -> frozenset[str]:
+        """Fields every entity carries (`every_entity_fields`, such as the `deleted` marker)."""
+        return frozenset.intersection(*(frozenset(e.field_names) for e in self.entities.values()))
 
-        The longest entity name wins, so `audit_actions_x` is audit_actions, never audits.
+    @cached_property
+    def _entities_by_name_key(self) -> dict[str, Entity]:
+        return {match_key(name): entity for entity in self.entities.values() for name in entity.names}
+
+    def entity_for_name(self, name: str) -> Entity | None:
+        """The entity a file or sheet is named after: its name or one of its synonyms, alone or
+        followed by more words (`audits_2022-07-01.csv`, `Activities`, `Sub-grades July`).
+
+        The most words win, so `audit_actions_x` is audit_actions, never audits; whole words
+        only, so `auditsX.csv` and `audit_extract_2022-08-05.xlsx` are no entity.
         """
-        key = match_key(Path(name).stem if "." in name else name)
-        for entity_name in sorted(self.entities, key=len, reverse=True):
-            entity_key = match_key(entity_name)
-            if key == entity_key or key.startswith(entity_key + " "):
-                return self.entities[entity_name]
+        for key in _leading_word_keys(_FILE_SUFFIX.sub("", name)):
+            if key in self._entities_by_name_key:
+                return self._entities_by_name_key[key]
         return None
 
     def is_never_loaded(self, header: str) -> bool:
-        key = match_key(header)
+        """Whether the header names a name or a note: one of never_load_headers appears in it as
+        whole words, spaces ignored (`Child Name`, `ChildName`, `Case notes (free text)`)."""
+        banned = {match_key(text) for text in self.never_load_headers}
+        words = _words(header)
         return any(
-            re.search(rf"(^| ){re.escape(match_key(banned))}( |$)", key)
-            for banned in self.never_load_headers
+            "".join(words[start:end]) in banned
+            for start in range(len(words))
+            for end in range(start + 1, len(words) + 1)
         )
 
     @property
@@ -226,6 +260,7 @@ def parse_contract(document: dict) -> Contract:
             fields=fields,
             references=tuple(Reference(**r) for r in spec.get("references", [])),
             optional=spec.get("optional", False),
+            synonyms=tuple(spec.get("synonyms", [])),
         )
     contract = Contract(
         version=document["version"],
@@ -243,8 +278,40 @@ def parse_contract(document: dict) -> Contract:
     return contract
 
 
+def _check_distinct_under_matching(spellings: list[tuple[str, str]], what: str) -> None:
+    """No two spellings of different things may be the same once case, spaces and punctuation
+    are ignored: the one read would depend on the order of the contract. Each spelling is given
+    with what it stands for."""
+    seen: dict[str, tuple[str, str]] = {}
+    for spelling, meaning in spellings:
+        key = match_key(spelling)
+        if not key:
+            raise ValueError(f"{what}: {spelling!r} has no letters or digits to match on")
+        if key in seen and seen[key][1] != meaning:
+            other, other_meaning = seen[key]
+            raise ValueError(
+                f"{what}: {other!r} ({other_meaning}) and {spelling!r} ({meaning}) are the same "
+                f"once case, spaces and punctuation are ignored"
+            )
+        seen.setdefault(key, (spelling, meaning))
+
+
 def _check_consistency(contract: Contract) -> None:
+    for category in contract.categories.values():
+        _check_distinct_under_matching(
+            [
+                (spelling, value.code)
+                for value in category.values
+                for spelling in [value.label, *value.aliases, *([value.code] if category.match_codes else [])]
+            ],
+            f"category {category.name}",
+        )
+    _check_distinct_under_matching(
+        [(name, entity.name) for entity in contract.entities.values() for name in entity.names],
+        "entity names and synonyms",
+    )
     for entity in contract.entities.values():
+        _check_distinct_under_matching([(name, name) for name in entity.field_names], f"{entity.name} fields")
         names = set(entity.field_names)
         for f in entity.fields:
             if f.type == "category" and f.category not in contract.categories:

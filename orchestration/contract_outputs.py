@@ -98,12 +98,21 @@ def _docs(contract: Contract) -> str:
         "",
         "A drop is a set of files in the landing folder. Each file holds one entity and is named",
         "`<entity>_<anything>.csv` or `<entity>_<anything>.xlsx`; an `.xlsx` may instead hold several",
-        "entities, one sheet per entity, each sheet named after its entity.",
+        "entities, one sheet per entity, each sheet named after its entity. An entity's synonyms",
+        "(below) serve as well as its name: a workbook with sheets `Audits`, `Activities`, `Grades` and",
+        "`Actions` holds four entities. Names match word by word, case and punctuation ignored",
+        "(`Audit Activities 2022.xlsx` is audit_activities; `auditsX.csv` is nothing).",
         "",
+        "- A workbook is read as a person sees it: hidden and very hidden sheets, chart sheets, blank",
+        "  sheets and visible sheets named after no entity are not loaded, and each is named in the load log",
+        "  (`sheet_not_loaded`) with the reason. A workbook named after one entity whose sheets are named",
+        "  after none is read from its first visible sheet.",
         "- CSV: comma separated, header in the first row, UTF-8 with or without a byte-order mark, or",
         "  Windows-1252 (what Excel on Windows saves).",
-        "- Headers match case-insensitively, with spaces, `_` and punctuation ignored (`Audit ID` = `audit_id`).",
-        "  Unknown extra columns are kept in raw (`extra_columns`) and ignored downstream; columns headed",
+        "- Headers match case-insensitively, with spaces, `_` and punctuation ignored (`Audit ID` = `audit_id`",
+        "  = `AuditID`). A missing required column rejects the file. Columns matching no field are kept in",
+        "  raw (`extra_columns`) and ignored downstream; they, and optional fields with no column (other",
+        "  than the fields every entity carries), are named in the load log's reason for the file. Columns headed",
         "  like a name or free-text note are never loaded: "
         + ", ".join(f"`{h}`" for h in contract.never_load_headers)
         + ".",
@@ -150,6 +159,8 @@ def _docs(contract: Contract) -> str:
     for entity in contract.entities.values():
         optional = " (optional entity)" if entity.optional else ""
         lines += [f"### {entity.name}{optional}", "", entity.description, "", f"Key: {', '.join(entity.key)}."]
+        if entity.synonyms:
+            lines.append(f"A file or sheet may also be named {', '.join(f'`{name}`' for name in entity.synonyms)}.")
         for reference in entity.references:
             lines.append(f"`{reference.field}` must exist in {reference.entity}.")
         lines += ["", "| field | type | rule | description |", "|---|---|---|---|"]

@@ -70,10 +70,10 @@ def test_the_alias_seed_maps_every_spelling_the_contract_accepts():
     with (SEEDS_DIR / "category_aliases.csv").open() as handle:
         rows = {(r["category"], r["match_key"]): r["code"] for r in csv.DictReader(handle)}
     assert rows[("grade", "ri")] == "3"
-    assert rows[("grade", "requires improvement to be good")] == "3"
+    assert rows[("grade", "requiresimprovementtobegood")] == "3"
     assert ("grade", "3") not in rows  # a bare number is not a grade
-    assert rows[("practice_area", "assessment analysis")] == "assessment_analysis"
-    assert rows[("practice_area", "strengths base practice")] == "strengths_based_practice"
+    assert rows[("practice_area", "assessmentanalysis")] == "assessment_analysis"
+    assert rows[("practice_area", "strengthsbasepractice")] == "strengths_based_practice"
 
 
 @pytest.mark.parametrize(

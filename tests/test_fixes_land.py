@@ -201,7 +201,7 @@ def test_load_order_follows_the_extract_date_not_the_file_name():
 
     audits = load_contract().entities["audits"]
     names = ["audit_extract_2022-08-05.xlsx", "audits_2022-07-01.csv", "audits_undated.csv", "audits_20220601.csv"]
-    readable = [ReadableSheet(Path(name), "sha", Sheet(audits, None, [])) for name in names]
+    readable = [ReadableSheet(Path(name), "sha", Sheet(audits, None)) for name in names]
 
     ordered = [item.path.name for item in in_load_order(readable, load_contract(), delivered=dt.date(2022, 9, 1))]
 
@@ -390,3 +390,37 @@ def test_the_run_summary_names_audits_held_back_and_outstanding_rejections(tmp_p
     assert "    audits_2022-06-30_more.csv row 2, la_code [audits B1]: '88' is not a 3-digit DfE local authority code" in output
     assert "  audits held back:         1 " in output
     assert "    A3 (2022-23 Q1): expected 3 activities (1 audit, 1 peer review, 1 moderation), found 1 audit, 1 peer review, 0 moderation" in output
+
+
+def test_a_load_log_from_an_earlier_release_is_upgraded_with_its_history(workspace, ingest):
+    import duckdb
+
+    workspace.build_database.parent.mkdir(parents=True)
+    with duckdb.connect(str(workspace.build_database)) as connection:
+        connection.execute("CREATE SCHEMA ops")
+        connection.execute(
+            """
+            CREATE TABLE ops.load_log (
+                load_id BIGINT PRIMARY KEY, run_id VARCHAR, file_name VARCHAR NOT NULL, entity VARCHAR,
+                sheet_name VARCHAR, content_sha256 VARCHAR NOT NULL,
+                status VARCHAR NOT NULL CHECK (status IN ('loaded', 'skipped_duplicate', 'rejected_file')),
+                rows_read INTEGER NOT NULL, rows_loaded INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
+                reason VARCHAR, loaded_at TIMESTAMP NOT NULL, archived_to VARCHAR,
+                CHECK (rows_read = rows_loaded + rows_rejected)
+            )
+            """
+        )
+        connection.execute("INSERT INTO ops.load_log VALUES (1, 'old', 'x.txt', NULL, NULL, 'sha', 'rejected_file', 0, 0, 0, 'old', now(), NULL)")
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "audits"
+    workbook.active.append(AUDIT_HEADER)
+    workbook.active.append(audit_row("A1"))
+    hidden = workbook.create_sheet("old copy")
+    hidden.sheet_state = "hidden"
+    workbook.save(workspace.landing_dir / "audits_2022-07-01.xlsx")
+
+    ingested = ingest(today=TODAY)
+
+    assert [(e["load_id"], e["status"]) for e in ingested.load_log()] == [
+        (1, "rejected_file"), (2, "sheet_not_loaded"), (3, "loaded"),
+    ]

@@ -1,9 +1,9 @@
-{#- The contract's match key in SQL: lower case, every run of characters other than letters and
-    digits folded to one space, trimmed. orchestration.contract.match_key does the same in
-    Python; a test keeps the two in step. regexp_replace with the 'g' flag is the same on DuckDB
-    and PostgreSQL. -#}
+{#- The contract's match key in SQL: lower case with every character other than a letter or
+    digit dropped, so case, spaces, `_` and punctuation are ignored. orchestration.contract.match_key
+    does the same in Python; a test keeps the two in step. regexp_replace with the 'g' flag is
+    the same on DuckDB and PostgreSQL. -#}
 {% macro match_key(expression) -%}
-    trim(regexp_replace(lower({{ expression }}), '[^a-z0-9]+', ' ', 'g'))
+    regexp_replace(lower({{ expression }}), '[^a-z0-9]+', '', 'g')
 {%- endmacro %}
 
 {#- The code a category value stands for, through the aliases generated from the contract;

@@ -1,6 +1,7 @@
 """The QA officers' error reports, as CSV files for Excel, beside the warehouse.
 
-- `error_report.csv`: what the latest run rejected (rows and whole files), the rows waiting for
+- `error_report.csv`: what the latest run rejected (rows and whole files), the workbook sheets it
+  did not load (hidden, blank or named after no entity), the rows waiting for
   a parent record, the waiting rows that loaded in this run because their parent arrived, and
   the rows behind any dbt test that failed the build.
 - `outstanding_rejections.csv`: the work list. Every rejection not yet put right, across runs,
@@ -26,6 +27,10 @@ _REPORT_QUERY = """
            reason, 'rejected file' AS kind, loaded_at
     FROM ops.load_log
     WHERE status = 'rejected_file' AND run_id IS NOT DISTINCT FROM $run_id
+    UNION ALL
+    SELECT file_name, sheet_name, NULL, NULL, NULL, reason, 'sheet not loaded', loaded_at
+    FROM ops.load_log
+    WHERE status = 'sheet_not_loaded' AND run_id IS NOT DISTINCT FROM $run_id
     UNION ALL
     SELECT r.file_name, r.sheet_name, r.row_number, r.field, r.value, r.reason,
            CASE WHEN r.waiting_for IS NULL THEN 'rejected row' ELSE 'waiting for its ' || r.waiting_for END,

@@ -15,17 +15,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from orchestration.contract import Contract, extract_date_in_file_name, load_contract
+from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
 from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
-from orchestration.ingest.readers import FileRejected, Sheet, read_file
+from orchestration.ingest.readers import FileRejected, Sheet, SheetNotLoaded, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
-from orchestration.ingest.validation import validate_sheet
+from orchestration.ingest.validation import sheet_cells, validate_sheet
 from orchestration.ops.keyring import claim_key
 from orchestration.settings import WarehousePaths
 
@@ -62,17 +64,34 @@ class UnreadableFile:
     reason: str
 
 
-def read_files(files: list[Path], contract: Contract) -> tuple[list[ReadableSheet], list[UnreadableFile]]:
-    """Every sheet the files hold, and the files that cannot be read at all, with the reason."""
-    readable, unreadable = [], []
+@dataclass(frozen=True)
+class UnloadedSheet:
+    path: Path
+    content_sha256: str
+    sheet: SheetNotLoaded
+
+    @property
+    def label(self) -> str:
+        return f"{self.path.name} [{self.sheet.sheet_name}]"
+
+
+def read_files(
+    files: list[Path], contract: Contract
+) -> tuple[list[ReadableSheet], list[UnreadableFile], list[UnloadedSheet]]:
+    """Every sheet the files hold, the files that cannot be read at all, and the workbook sheets
+    not read (hidden, blank, or named after no entity), each with the reason."""
+    readable, unreadable, unloaded = [], [], []
     for path in files:
         content = path.read_bytes()
         content_sha256 = hashlib.sha256(content).hexdigest()
         try:
-            readable.extend(ReadableSheet(path, content_sha256, sheet) for sheet in read_file(path, content, contract))
+            contents = read_file(path, content, contract)
         except FileRejected as rejection:
             unreadable.append(UnreadableFile(path, content_sha256, str(rejection)))
-    return readable, unreadable
+            continue
+        readable.extend(ReadableSheet(path, content_sha256, sheet) for sheet in contents.sheets)
+        unloaded.extend(UnloadedSheet(path, content_sha256, sheet) for sheet in contents.sheets_not_loaded)
+    return readable, unreadable, unloaded
 
 
 def extract_date(path: Path, delivered: dt.date) -> dt.date:
@@ -102,12 +121,14 @@ def landing_files(landing_dir: Path) -> list[Path]:
     )
 
 
-def pseudonymise_sheet(sheet: Sheet, key: bytes) -> None:
-    personal = [f.name for f in sheet.entity.fields if f.pseudonymise]
-    for record in sheet.records:
-        for name in personal:
-            if record.values[name] is not None:
-                record.values[name] = pseudonymise(str(record.values[name]), key)
+def pseudonymise_cells(cells: pd.DataFrame, entity: Entity, key: bytes) -> None:
+    """Replace every personal field's values by their keyed hashes, in place: one HMAC per
+    distinct value, mapped over the whole column."""
+    for f in entity.fields:
+        if f.pseudonymise:
+            column = cells[f.name]
+            pseudonyms = {value: pseudonymise(str(value), key) for value in column.dropna().unique()}
+            cells[f.name] = column.map(pseudonyms).astype(object).where(column.notna(), None)
 
 
 def _archive(path: Path, archive_dir: Path, today: dt.date) -> Path:
@@ -135,6 +156,7 @@ def ingest_landing_folder(
     summary = IngestSummary(run_id=run_id)
     files = landing_files(paths.landing_dir)
     log(f"{len(files)} file(s) in {paths.landing_dir}")
+    started = time.perf_counter()
 
     paths.build_database.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(paths.build_database)) as connection:
@@ -142,7 +164,7 @@ def ingest_landing_folder(
         store.ensure_schemas()
         claim_key(connection, key)  # one key per warehouse: refuse another before loading anything
 
-        readable, unreadable = read_files(files, contract)
+        readable, unreadable, unloaded = read_files(files, contract)
         for file in unreadable:
             guessed = contract.entity_for_name(file.path.name)
             load = LoadRecord(
@@ -157,6 +179,19 @@ def ingest_landing_folder(
             store.record(load, run_id)
             summary.loads.append(load)
             log(f"{file.path.name}: rejected: {file.reason}")
+        for skipped in unloaded:
+            load = LoadRecord(
+                file_name=skipped.path.name,
+                entity=skipped.sheet.entity.name if skipped.sheet.entity else None,
+                sheet_name=skipped.sheet.sheet_name,
+                content_sha256=skipped.content_sha256,
+                status="sheet_not_loaded",
+                reason=skipped.sheet.reason,
+                extract_date=extract_date(skipped.path, today),
+            )
+            store.record(load, run_id)
+            summary.loads.append(load)
+            log(f"{skipped.label}: sheet not loaded: {skipped.sheet.reason}")
 
         ordered = list(in_load_order(readable, contract, today))
         for entity in contract.load_order:
@@ -172,6 +207,9 @@ def ingest_landing_folder(
 
         for path in files:
             store.mark_archived(path.name, run_id, _archive(path, paths.archive_dir, today))
+    seconds = max(time.perf_counter() - started, 1e-6)
+    rows_read = sum(load.rows_read for load in summary.loads)
+    log(f"ingestion done: {rows_read} row(s) from {len(files)} file(s) in {seconds:.1f} s ({rows_read / seconds:,.0f} rows a second)")
     return summary
 
 
@@ -187,49 +225,44 @@ def _load_sheet(
 ) -> None:
     entity, sheet = item.sheet.entity, item.sheet
     extract = extract_date(item.path, today)
+    started = time.perf_counter()
+    about_the_sheet = {
+        "file_name": item.path.name, "entity": entity.name, "sheet_name": sheet.sheet_name,
+        "content_sha256": item.content_sha256, "extract_date": extract,
+    }
     if store.already_loaded_cleanly(item.content_sha256, entity.name):
-        load = LoadRecord(
-            file_name=item.path.name,
-            entity=entity.name,
-            sheet_name=sheet.sheet_name,
-            content_sha256=item.content_sha256,
-            status="skipped_duplicate",
-            reason="this content was loaded before",
-            extract_date=extract,
-        )
+        load = LoadRecord(**about_the_sheet, status="skipped_duplicate", reason="this content was loaded before")
         store.record(load, run_id)
         summary.loads.append(load)
         log(f"{item.label}: skipped, already loaded")
         return
-    pseudonymise_sheet(sheet, key)
+    cells = sheet_cells(sheet)
+    pseudonymise_cells(cells, entity, key)
     known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
-    validated = validate_sheet(sheet, contract, known, today)
-    notes = []
-    if sheet.dropped_headers:
-        notes.append("columns never loaded (names and notes are not taken): " + ", ".join(sheet.dropped_headers))
+    validated = validate_sheet(sheet, contract, known, today, cells=cells)
+    notes = list(sheet.columns_not_loaded)
     full_extract = contract.delivery.is_full_extract(item.path.name)
     if full_extract and validated.rejections:
         notes.append("a full extract with rejected rows: nothing is retired until it loads cleanly")
-    if validated.waiting:
+    if len(validated.waiting):
         parents = sorted({r.waiting_for for r in validated.rejections if r.waiting_for})
         notes.append(f"{len(validated.waiting)} row(s) wait for their {' and '.join(parents)} and load when it arrives")
     load = LoadRecord(
-        file_name=item.path.name,
-        entity=entity.name,
-        sheet_name=sheet.sheet_name,
-        content_sha256=item.content_sha256,
+        **about_the_sheet,
         status="loaded",
         rows_read=validated.rows_read,
         rows_loaded=len(validated.accepted),
         rows_rejected=validated.rows_rejected,
         reason="; ".join(notes) or None,
-        extract_date=extract,
         full_extract=full_extract and not validated.rejections,
     )
     store.record(load, run_id, validated.accepted, validated.rejections, entity, validated.waiting)
     summary.loads.append(load)
-    waiting = f" ({len(validated.waiting)} waiting for a parent record)" if validated.waiting else ""
+    waiting = f" ({len(validated.waiting)} waiting for a parent record)" if len(validated.waiting) else ""
+    seconds = max(time.perf_counter() - started, 1e-6)
     log(
         f"{item.label}: {entity.name} (extract {extract.isoformat()}): {load.rows_loaded} row(s) loaded, "
-        f"{load.rows_rejected} rejected{waiting}"
+        f"{load.rows_rejected} rejected{waiting} in {seconds:.1f} s ({load.rows_read / seconds:,.0f} rows a second)"
     )
+    for column_note in sheet.columns_not_loaded:
+        log(f"{item.label}: {column_note}")

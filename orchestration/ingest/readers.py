@@ -1,7 +1,9 @@
 """Read a landing file into sheets of records, one sheet per entity, headers matched to the contract.
 
 Nothing here judges a row: a file is either read into records (cells as delivered, trimmed) or
-rejected whole with a reason a QA officer can act on.
+rejected whole with a reason a QA officer can act on. A workbook is read as a person sees it:
+only its visible sheets; every sheet and column not read is returned with the reason, so the
+load log can name it.
 """
 
 from __future__ import annotations
@@ -9,10 +11,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_calamine import CalamineError, CalamineWorkbook
+import duckdb
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from orchestration.contract import Contract, Entity, match_key
 
@@ -26,18 +33,51 @@ class FileRejected(Exception):
 
 
 @dataclass
-class Record:
-    row_number: int
-    values: dict[str, Cell]
-    extra: dict[str, str]
-
-
-@dataclass
 class Sheet:
     entity: Entity
     sheet_name: str | None
-    records: list[Record]
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per non-blank row: `row_number` (as a spreadsheet shows it) and one text column per
+    field of the entity (empty where the file has no such column); dates from spreadsheet cells
+    as ISO text, so every date is parsed the same way."""
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The columns that match no field, as text, row for row with `cells`."""
     dropped_headers: list[str] = field(default_factory=list)
+    unmatched_headers: list[str] = field(default_factory=list)
+    absent_optional_fields: list[str] = field(default_factory=list)
+
+    @property
+    def columns_not_loaded(self) -> list[str]:
+        """Each kind of column not loaded as a field, with its reason, in words for a QA officer."""
+        notes = []
+        if self.dropped_headers:
+            notes.append("columns never loaded (names and notes are not taken): " + ", ".join(self.dropped_headers))
+        if self.unmatched_headers:
+            notes.append(
+                f"columns matching no {self.entity.name} field (kept aside in extra_columns, not used): "
+                + ", ".join(self.unmatched_headers)
+            )
+        if self.absent_optional_fields:
+            notes.append(
+                f"optional {self.entity.name} fields with no column (left empty): "
+                + ", ".join(self.absent_optional_fields)
+            )
+        return notes
+
+
+@dataclass(frozen=True)
+class SheetNotLoaded:
+    """A sheet of a workbook that is read no further, and why."""
+
+    sheet_name: str
+    entity: Entity | None
+    reason: str
+
+
+@dataclass
+class FileContents:
+    sheets: list[Sheet]
+    sheets_not_loaded: list[SheetNotLoaded] = field(default_factory=list)
 
 
 def _clean_cell(value: object) -> Cell:
@@ -54,6 +94,22 @@ def _clean_cell(value: object) -> Cell:
     return text or None
 
 
+def _clean_column(column: tuple, length: int, text_only: bool) -> pd.Series:
+    """A column's cells as trimmed text, empty cells as missing."""
+    values = pd.Series(column, dtype=object, index=range(length)) if column else pd.Series([None] * length, dtype=object)
+    if not text_only:
+        values = values.map(lambda value: _text(_clean_cell(value)))
+    else:
+        values = values.str.strip()
+    return values.where(values.notna() & (values != ""), None)
+
+
+def _text(cell: Cell) -> str | None:
+    if isinstance(cell, (dt.date, dt.datetime)):
+        return cell.strftime("%Y-%m-%d")
+    return cell
+
+
 def _decode(content: bytes, file_name: str) -> str:
     try:
         return content.decode("utf-8-sig")
@@ -66,100 +122,256 @@ def _decode(content: bytes, file_name: str) -> str:
         raise FileRejected(f"not readable text: neither UTF-8 nor Windows-1252 ({error.reason} at byte {error.start})")
 
 
-def _records_from_rows(
-    rows: list[list[object]], entity: Entity, contract: Contract, where: str
-) -> tuple[list[Record], list[str]]:
-    """Match the first row as headers; the rest become records numbered as a spreadsheet shows them."""
-    if not rows or all(_clean_cell(c) is None for c in rows[0]):
-        raise FileRejected(f"{where}: no header row")
-    headers = [_clean_cell(c) for c in rows[0]]
+@dataclass
+class _HeaderMatch:
+    column_field: dict[int, str]
+    extra_columns: dict[int, str]
+    dropped: list[str]
+
+
+def _match_headers(headers: list[Cell], entity: Entity, contract: Contract, where: str) -> _HeaderMatch:
     fields_by_key = {match_key(name): name for name in entity.field_names}
-    column_field: dict[int, str] = {}
-    extra_columns: dict[int, str] = {}
-    dropped: list[str] = []
+    match = _HeaderMatch(column_field={}, extra_columns={}, dropped=[])
     for index, header in enumerate(headers):
         if header is None:
             continue
         header = str(header)
         field_name = fields_by_key.get(match_key(header))
         if field_name is not None:
-            if field_name in column_field.values():
+            if field_name in match.column_field.values():
                 raise FileRejected(f"{where}: two columns are both {field_name}")
-            column_field[index] = field_name
+            match.column_field[index] = field_name
         elif contract.is_never_loaded(header):
-            dropped.append(header)
+            match.dropped.append(header)
         else:
-            extra_columns[index] = header
-    if not column_field:
+            match.extra_columns[index] = header
+    return match
+
+
+def _checked_header_match(headers: list[Cell], entity: Entity, contract: Contract, where: str) -> _HeaderMatch:
+    """The header row matched to the entity's fields, or the reason the sheet cannot be read."""
+    if all(header is None for header in headers):
+        raise FileRejected(f"{where}: no header row")
+    match = _match_headers(headers, entity, contract, where)
+    if not match.column_field:
         raise FileRejected(
             f"{where}: no header row: the first row names none of the {entity.name} fields "
             f"({', '.join(entity.field_names)})"
         )
-    missing = [f.name for f in entity.fields if f.required and f.name not in column_field.values()]
+    missing = [f.name for f in entity.fields if f.required and f.name not in match.column_field.values()]
     if missing:
         raise FileRejected(f"{where}: missing required columns: {', '.join(missing)}")
-
-    records = []
-    for offset, row in enumerate(rows[1:], start=2):
-        cells = [_clean_cell(c) for c in row]
-        if all(c is None for c in cells):
-            continue
-        cells += [None] * (len(headers) - len(cells))  # ragged rows are short
-        values = {name: None for name in entity.field_names}
-        values.update({name: cells[i] for i, name in column_field.items()})
-        extra = {name: str(cells[i]) for i, name in extra_columns.items() if cells[i] is not None}
-        records.append(Record(row_number=offset, values=values, extra=extra))
-    return records, dropped
+    return match
 
 
-def read_csv(content: bytes, file_name: str, contract: Contract) -> list[Sheet]:
+def _read_sheet(
+    rows: list[list[object]], entity: Entity, contract: Contract, where: str, sheet_name: str | None, text_only: bool = False
+) -> Sheet:
+    """Match the first row as headers; the rest become records numbered as a spreadsheet shows them."""
+    if not rows:
+        raise FileRejected(f"{where}: no header row")
+    headers = [_clean_cell(c) for c in rows[0]]
+    match = _checked_header_match(headers, entity, contract, where)
+    width = len(headers)
+    data = rows[1:]
+    # Column by column: a CSV's cells are all text and clean in one vectorised pass; a workbook's
+    # (numbers, dates, booleans) go through _clean_cell.
+    columns = list(itertools.zip_longest(*data, fillvalue=None))[:width] if data else []
+    columns += [()] * (width - len(columns))
+    cleaned = {index: _clean_column(column, len(data), text_only) for index, column in enumerate(columns)}
+    row_numbers = pd.Series(range(2, len(data) + 2), dtype="int64")
+    return _sheet_from_columns(headers, cleaned, row_numbers, entity, contract, where, sheet_name, match)
+
+
+def _sheet_from_columns(
+    headers: list[Cell],
+    cleaned: dict[int, pd.Series],
+    row_numbers: pd.Series,
+    entity: Entity,
+    contract: Contract,
+    where: str,
+    sheet_name: str | None,
+    match: _HeaderMatch | None = None,
+) -> Sheet:
+    """A sheet from its header row and its columns of cleaned text (missing as None), each
+    indexed like `row_numbers`; rows with nothing in them are left out."""
+    match = match or _checked_header_match(headers, entity, contract, where)
+    blank = pd.Series(True, index=row_numbers.index)
+    for column in cleaned.values():
+        blank &= column.isna()
+    keep = ~blank.to_numpy()
+    cells = pd.DataFrame({"row_number": row_numbers[keep].reset_index(drop=True)})
+    for name in entity.field_names:
+        cells[name] = None
+    for index, name in match.column_field.items():
+        cells[name] = cleaned[index][keep].reset_index(drop=True)
+    extra = pd.DataFrame({name: cleaned[index][keep].reset_index(drop=True) for index, name in match.extra_columns.items()})
+    return Sheet(
+        entity=entity,
+        sheet_name=sheet_name,
+        cells=cells.astype(object).where(cells.notna(), None).astype({"row_number": "int64"}),
+        extra=extra,
+        dropped_headers=match.dropped,
+        unmatched_headers=list(match.extra_columns.values()),
+        # A marker every entity carries (`deleted`) is absent from nearly every delivery: naming it
+        # on every load would bury the absent columns that matter.
+        absent_optional_fields=[
+            name
+            for name in entity.field_names
+            if name not in match.column_field.values() and name not in contract.fields_on_every_entity
+        ],
+    )
+
+
+def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents:
     entity = contract.entity_for_name(file_name)
     if entity is None:
         raise FileRejected(_no_entity_reason(contract, csv_file=True))
     text = _decode(content, file_name)
     if not text.strip():
         raise FileRejected("the file is empty")
+    fast = _read_csv_with_duckdb(text, entity, contract)
+    if fast is not None:
+        return FileContents(sheets=[fast])
     # strict: an unterminated quote would otherwise swallow every later row into one cell.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         rows = list(reader)
     except csv.Error as error:
         raise FileRejected(f"not readable as CSV at line {reader.line_num}: {error}") from None
-    records, dropped = _records_from_rows(rows, entity, contract, where="the file")
-    return [Sheet(entity=entity, sheet_name=None, records=records, dropped_headers=dropped)]
+    return FileContents(sheets=[_read_sheet(rows, entity, contract, where="the file", sheet_name=None, text_only=True)])
 
 
-def read_xlsx(path: Path, contract: Contract) -> list[Sheet]:
+# What Python's str.strip() takes off a cell, that DuckDB's trim() would leave.
+_WHITESPACE = " \t\n\r\x0b\x0c\xa0"
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+
+
+def _read_csv_with_duckdb(text: str, entity: Entity, contract: Contract) -> Sheet | None:
+    """The file read by DuckDB's CSV reader, cells trimmed in SQL: the fast path for an ordinary
+    file. None when the file is anything but ordinary (blank lines, which shift row numbers, a
+    quoted cell over several lines, a stray quote, a header the sheet cannot use): the Python
+    reader then reads it, and says exactly what is wrong where."""
+    if _BLANK_LINE.search(text.rstrip("\r\n")):
+        return None
+    # A quoted cell spanning lines, or a quote left open, is for the strict reader: DuckDB would
+    # carry an open quote on to the end of the file.
+    if '"' in text and any(line.count('"') % 2 for line in text.splitlines()):
+        return None
+    header_line = next(csv.reader(io.StringIO(text, newline="")), [])
+    width = len(header_line)
+    if not width or any("\n" in header or "\r" in header for header in header_line):
+        return None
+    columns = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(width))
+    cleaned = ", ".join(f"nullif(trim(c{index}, '{_WHITESPACE}'), '') AS c{index}" for index in range(width))
+    connection = duckdb.connect()
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".csv", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            frame = connection.execute(
+                f"""
+                SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS row_number, {cleaned}
+                FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
+                              auto_detect = false, columns = {{{columns}}}, null_padding = true,
+                              strict_mode = true, parallel = false)
+                """,
+                [handle.name],
+            ).df()
+    except duckdb.Error:
+        return None
+    finally:
+        connection.close()
+    try:
+        return _sheet_from_columns(
+            [_clean_cell(cell) for cell in header_line],
+            {index: frame[f"c{index}"] for index in range(width)},
+            frame["row_number"],
+            entity, contract, where="the file", sheet_name=None,
+        )
+    except FileRejected:
+        return None  # the Python reader finds the same fault, or an earlier one, and says which
+
+
+def _hidden_reason(visibility: SheetVisibleEnum) -> str | None:
+    # calamine's enums are not hashable, so no dict lookup.
+    if visibility == SheetVisibleEnum.Hidden:
+        return "a hidden sheet: only the sheets a person sees in Excel are read"
+    if visibility == SheetVisibleEnum.VeryHidden:
+        return "a very hidden sheet: only the sheets a person sees in Excel are read"
+    return None
+
+
+def _sheet_choice(
+    workbook: CalamineWorkbook, file_name: str, contract: Contract
+) -> tuple[list[tuple[str, Entity]], list[SheetNotLoaded]]:
+    """The visible sheets to read, each with its entity, and every other sheet with its reason.
+
+    Sheets named after an entity (or a synonym) are read; when none is, a workbook named after
+    an entity is read from its first visible sheet.
+    """
+    not_loaded: list[SheetNotLoaded] = []
+    visible: list[tuple[str, Entity | None]] = []
+    for metadata in workbook.sheets_metadata:
+        entity = contract.entity_for_name(metadata.name)
+        hidden_reason = _hidden_reason(metadata.visible)
+        if hidden_reason:
+            not_loaded.append(SheetNotLoaded(metadata.name, entity, hidden_reason))
+        elif metadata.typ != SheetTypeEnum.WorkSheet:
+            not_loaded.append(SheetNotLoaded(metadata.name, entity, "a chart or macro sheet, not a table of rows"))
+        else:
+            visible.append((metadata.name, entity))
+    not_read_note = "".join(f"; sheet {s.sheet_name!r} is not read: {s.reason}" for s in not_loaded)
+    chosen = [(name, entity) for name, entity in visible if entity is not None]
+    if chosen:
+        unnamed_reason = "its name matches no entity: " + _sheet_names_hint(contract)
+    else:
+        file_entity = contract.entity_for_name(file_name)
+        if file_entity is None:
+            raise FileRejected(_no_entity_reason(contract, csv_file=False) + not_read_note)
+        if not visible:
+            raise FileRejected("no visible sheet to read" + not_read_note)
+        chosen = [(visible[0][0], file_entity)]
+        unnamed_reason = (
+            f"the workbook is read as {file_entity.name} from its first visible sheet, {visible[0][0]!r}, "
+            f"as no sheet is named after an entity"
+        )
+    chosen_names = {name for name, _ in chosen}
+    not_loaded += [SheetNotLoaded(name, None, unnamed_reason) for name, _ in visible if name not in chosen_names]
+    seen: dict[str, str] = {}
+    for name, entity in chosen:
+        if entity.name in seen:
+            raise FileRejected(f"sheets {seen[entity.name]!r} and {name!r} are both {entity.name}")
+        seen[entity.name] = name
+    order = [m.name for m in workbook.sheets_metadata]
+    not_loaded.sort(key=lambda sheet: order.index(sheet.sheet_name))
+    return chosen, not_loaded
+
+
+def read_xlsx(path: Path, contract: Contract) -> FileContents:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError) as error:
         raise FileRejected(f"not a readable XLSX workbook ({error})") from None
-    named_sheets = [(name, contract.entity_for_name(name)) for name in workbook.sheet_names]
-    entity_sheets = [(name, entity) for name, entity in named_sheets if entity is not None]
-    if not entity_sheets:
-        file_entity = contract.entity_for_name(path.name)
-        if file_entity is None:
-            raise FileRejected(_no_entity_reason(contract, csv_file=False))
-        entity_sheets = [(workbook.sheet_names[0], file_entity)]
-    seen: dict[str, str] = {}
-    for name, entity in entity_sheets:
-        if entity.name in seen:
-            raise FileRejected(f"sheets {seen[entity.name]!r} and {name!r} are both {entity.name}")
-        seen[entity.name] = name
+    chosen, not_loaded = _sheet_choice(workbook, path.name, contract)
     try:
-        sheet_rows = {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name, _ in entity_sheets}
+        sheet_rows = {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name, _ in chosen}
     except CalamineError as error:
         raise FileRejected(f"not a readable XLSX workbook ({error})") from None
-    if not any(_clean_cell(c) is not None for rows in sheet_rows.values() for row in rows for c in row):
+    blank = {name for name, rows in sheet_rows.items() if all(_clean_cell(c) is None for row in rows for c in row)}
+    if len(blank) == len(chosen):
         raise FileRejected("the file is empty")
-    sheets = []
-    for name, entity in entity_sheets:
-        records, dropped = _records_from_rows(sheet_rows[name], entity, contract, where=f"sheet {name!r}")
-        sheets.append(Sheet(entity=entity, sheet_name=name, records=records, dropped_headers=dropped))
-    return sheets
+    # A blank sheet left in a template (an Actions sheet with no actions yet) is not a broken file.
+    not_loaded += [SheetNotLoaded(name, entity, "the sheet is empty") for name, entity in chosen if name in blank]
+    sheets = [
+        _read_sheet(sheet_rows[name], entity, contract, where=f"sheet {name!r}", sheet_name=name)
+        for name, entity in chosen
+        if name not in blank
+    ]
+    return FileContents(sheets=sheets, sheets_not_loaded=not_loaded)
 
 
-def read_file(path: Path, content: bytes, contract: Contract) -> list[Sheet]:
+def read_file(path: Path, content: bytes, contract: Contract) -> FileContents:
     suffix = path.suffix.lower()
     if suffix not in READABLE_SUFFIXES:
         raise FileRejected(f"not a CSV or XLSX file ({suffix or 'no extension'})")
@@ -168,6 +380,10 @@ def read_file(path: Path, content: bytes, contract: Contract) -> list[Sheet]:
     if suffix == ".csv":
         return read_csv(content, path.name, contract)
     return read_xlsx(path, contract)
+
+
+def _sheet_names_hint(contract: Contract) -> str:
+    return f"a sheet is read when named {', '.join(contract.entities)} or a synonym the extract contract lists"
 
 
 def _no_entity_reason(contract: Contract, csv_file: bool) -> str:

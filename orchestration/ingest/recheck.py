@@ -1,6 +1,6 @@
-"""Re-run the contract's suites over what a run loaded into raw: the check behind the raw
-assets' Dagster asset checks, so nothing that breaks the contract reaches dbt unnoticed,
-whoever wrote it."""
+"""Re-run the contract's Great Expectations suites over what a run loaded into raw: the check
+behind the raw assets' Dagster asset checks, so nothing that breaks the contract reaches dbt
+unnoticed, whoever wrote it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import datetime as dt
 import duckdb
 
 from orchestration.contract import Contract, Entity
-from orchestration.ingest.readers import Record, Sheet
-from orchestration.ingest.store import WarehouseStore
-from orchestration.ingest.validation import validate_sheet
+from orchestration.ingest.validation import suite_failures
 from orchestration.settings import WarehousePaths
 
 
@@ -22,23 +20,26 @@ def recheck_run(
     if not paths.build_database.exists():
         return 0, []
     today = today or dt.date.today()
-    columns = ", ".join(f.stored_name for f in entity.fields)
-    checked, problems = 0, []
+    columns = ", ".join(f"raw.{f.stored_name} AS {f.name}" for f in entity.fields)
     with duckdb.connect(str(paths.build_database), read_only=True) as connection:
-        store = WarehouseStore(connection, contract)
-        known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
-        loads = connection.execute(
-            "SELECT load_id, file_name FROM ops.load_log WHERE run_id = ? AND entity = ? AND status = 'loaded'",
+        rows = connection.execute(
+            f"""
+            SELECT raw.load_id, raw.file_name, raw.source_row, {columns}
+            FROM raw.{entity.name} AS raw
+            JOIN ops.load_log AS load USING (load_id)
+            WHERE load.run_id = ? AND load.entity = ? AND load.status = 'loaded'
+            ORDER BY raw.load_id, raw.source_row
+            """,
             [run_id, entity.name],
-        ).fetchall()
-        for load_id, file_name in loads:
-            rows = connection.execute(
-                f"SELECT source_row, {columns} FROM raw.{entity.name} WHERE load_id = ? ORDER BY source_row", [load_id]
-            ).fetchall()
-            records = [
-                Record(row_number=row[0], values=dict(zip(entity.field_names, row[1:])), extra={}) for row in rows
-            ]
-            result = validate_sheet(Sheet(entity=entity, sheet_name=None, records=records), contract, known, today)
-            checked += result.rows_read
-            problems += [f"{file_name} row {r.row_number}, {r.field}: {r.reason}" for r in result.rejections]
-    return checked, problems
+        ).df()
+    problems = []
+    # One batch per load (file or sheet): a key is unique within its file, not across files.
+    for _, batch in rows.groupby("load_id", sort=True):
+        batch = batch.reset_index(drop=True)
+        for position, meta in suite_failures(entity, batch, contract, today):
+            row = batch.iloc[position]
+            names = [name.strip() for name in meta["field"].split(",")]
+            shown = [None if row[name] is None or row[name] != row[name] else str(row[name]) for name in names]
+            value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
+            problems.append(f"{row['file_name']} row {row['source_row']}, {meta['field']}: {meta['reason'].format(value=value)}")
+    return len(rows), problems

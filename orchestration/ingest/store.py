@@ -31,6 +31,8 @@ LINEAGE_COLUMNS = {
     "record_key": ("VARCHAR", "The record's key as the case system knows it, category values as codes; how a rejection is matched to the row that later put it right."),
 }
 
+LOAD_STATUSES = ("loaded", "skipped_duplicate", "rejected_file", "sheet_not_loaded")
+
 OPS_DDL = [
     "CREATE SCHEMA IF NOT EXISTS ops",
     """
@@ -41,7 +43,7 @@ OPS_DDL = [
         entity VARCHAR,
         sheet_name VARCHAR,
         content_sha256 VARCHAR NOT NULL,
-        status VARCHAR NOT NULL CHECK (status IN ('loaded', 'skipped_duplicate', 'rejected_file')),
+        status VARCHAR NOT NULL CHECK (status IN ('loaded', 'skipped_duplicate', 'rejected_file', 'sheet_not_loaded')),
         rows_read INTEGER NOT NULL,
         rows_loaded INTEGER NOT NULL,
         rows_rejected INTEGER NOT NULL,
@@ -112,6 +114,7 @@ class WarehouseStore:
     def ensure_schemas(self) -> None:
         for statement in OPS_DDL:
             self.connection.execute(statement)
+        self._allow_every_load_status()
         self.connection.execute("CREATE SCHEMA IF NOT EXISTS raw")
         for entity in self.contract.entities.values():
             columns = raw_columns(entity)
@@ -121,6 +124,29 @@ class WarehouseStore:
             for name, kind in columns.items():
                 kind = kind.replace(" NOT NULL", "")
                 self.connection.execute(f"ALTER TABLE raw.{entity.name} ADD COLUMN IF NOT EXISTS {name} {kind}")
+
+    def _allow_every_load_status(self) -> None:
+        """A load log created by an earlier release checks for fewer statuses, and DuckDB cannot
+        alter a CHECK: rebuild the table, rows and all, under today's definition."""
+        checks = [
+            expression
+            for (expression,) in self.connection.execute(
+                "SELECT expression FROM duckdb_constraints() WHERE schema_name = 'ops' AND table_name = 'load_log'"
+                " AND constraint_type = 'CHECK'"
+            ).fetchall()
+        ]
+        if all(status in " ".join(checks) for status in LOAD_STATUSES):
+            return
+        columns = [name for (name,) in self.connection.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'ops' AND table_name = 'load_log'"
+        ).fetchall()]
+        with self._transaction():
+            self.connection.execute("ALTER TABLE ops.load_log RENAME TO load_log_before_upgrade")
+            for statement in OPS_DDL[1:4]:
+                self.connection.execute(statement)
+            listed = ", ".join(columns)
+            self.connection.execute(f"INSERT INTO ops.load_log ({listed}) SELECT {listed} FROM ops.load_log_before_upgrade")
+            self.connection.execute("DROP TABLE ops.load_log_before_upgrade")
 
     def already_loaded_cleanly(self, content_sha256: str, entity: str | None) -> bool:
         """Whether this content loaded before with nothing rejected. A file some of whose rows
@@ -154,10 +180,10 @@ class WarehouseStore:
         self,
         load: LoadRecord,
         run_id: str | None,
-        accepted: list[dict[str, object]] | None = None,
+        accepted: pd.DataFrame | None = None,
         rejections: list | None = None,
         entity: Entity | None = None,
-        waiting: list[dict[str, object]] | None = None,
+        waiting: pd.DataFrame | None = None,
     ) -> int:
         """Write one file's (or sheet's) rows, rejections and load-log entry in one transaction."""
         loaded_at = dt.datetime.now().replace(microsecond=0)
@@ -167,10 +193,10 @@ class WarehouseStore:
                 "load_id": load_id, "file_name": load.file_name, "sheet_name": load.sheet_name,
                 "loaded_at": loaded_at, "extract_date": load.extract_date,
             }
-            if accepted:
+            if accepted is not None and len(accepted):
                 self._insert_raw(entity, lineage, accepted)
             if rejections:
-                waiting_by_row = {row["row_number"]: _row_json(row) for row in waiting or []}
+                waiting_by_row = {row["row_number"]: _row_json(row) for row in _records(waiting)}
                 self._insert_frame(
                     "ops.rejected_rows",
                     pd.DataFrame(
@@ -209,16 +235,17 @@ class WarehouseStore:
         finally:
             self.connection.unregister("frame")
 
-    def _insert_raw(self, entity: Entity, lineage: dict[str, object], rows: list[dict[str, object]]) -> None:
+    def _insert_raw(self, entity: Entity, lineage: dict[str, object], rows: pd.DataFrame) -> None:
+        """Insert a sheet's accepted rows (typed, by field name, with row_number, record_key and
+        extra) into raw in one statement, with the load's lineage."""
         columns = raw_columns(entity)
-        records = []
-        for row in rows:
-            record = {**lineage, **{f.stored_name: row[f.name] for f in entity.fields}}
-            record["source_row"] = row["row_number"]
-            record["record_key"] = row.get("record_key")
-            record["extra_columns"] = json.dumps(row["extra"], sort_keys=True) if row.get("extra") else None
-            records.append(record)
-        frame = pd.DataFrame(records, columns=list(columns))
+        frame = pd.DataFrame({f.stored_name: rows[f.name] for f in entity.fields}, index=rows.index)
+        for name, value in lineage.items():
+            frame[name] = value
+        frame["source_row"] = rows["row_number"]
+        frame["record_key"] = rows["record_key"]
+        frame["extra_columns"] = rows["extra"].map(lambda extra: json.dumps(extra, sort_keys=True) if isinstance(extra, dict) and extra else None)
+        frame = frame[list(columns)].reset_index(drop=True)
         self._insert_frame(f"raw.{entity.name}", frame, {name: kind.replace(" NOT NULL", "") for name, kind in columns.items()})
 
     def load_waiting_rows(self, entity: Entity, known_references: dict[str, set[str]], run_id: str | None) -> int:
@@ -246,7 +273,7 @@ class WarehouseStore:
                     "load_id": load_id, "file_name": file_name, "sheet_name": sheet_name,
                     "loaded_at": loaded_at, "extract_date": extract_date,
                 }
-                self._insert_raw(entity, lineage, [_row_from_json(waiting_row, entity)])
+                self._insert_raw(entity, lineage, pd.DataFrame([_row_from_json(waiting_row, entity)]))
                 self.connection.execute(
                     "UPDATE ops.rejected_rows SET resolved_by_load_id = load_id, resolved_in_run = ?, resolved_at = ?,"
                     " resolution = ? WHERE load_id = ? AND row_number = ? AND entity = ?",
@@ -296,12 +323,23 @@ class WarehouseStore:
         )
 
 
+def _records(frame: pd.DataFrame | None) -> list[dict[str, object]]:
+    """A (small) frame's rows as dicts, missing values as None."""
+    if frame is None or not len(frame):
+        return []
+    return [{name: (None if _missing(value) else value) for name, value in row.items()} for row in frame.to_dict("records")]
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, (dict, list, str)) and pd.isna(value))
+
+
 def _row_json(row: dict[str, object]) -> str:
     """A waiting row as JSON: dates as ISO strings, everything else as text."""
     def plain(value: object) -> object:
         return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
-    return json.dumps({name: plain(value) for name, value in row.items()}, sort_keys=True)
+    return json.dumps({name: plain(value) for name, value in row.items()}, sort_keys=True, default=int)
 
 
 def _row_from_json(text: str, entity: Entity) -> dict[str, object]:

@@ -1,37 +1,30 @@
-"""Validate a sheet's records against the contract.
+"""Validate a sheet against the contract, and the contract's Great Expectations suites.
 
-Two passes, both driven by the contract:
-1. typing: dates parsed (ISO, UK, Excel cells; US month-first order named as such), category
-   values mapped from any accepted spelling to their code;
-2. the entity's Great Expectations suite (generated from the contract into expectations/),
-   run over the typed records as a pandas DataFrame. Every expectation carries the field it
-   checks and the reason to record, so each failure becomes a rejection a QA officer can read.
-References to other entities are checked last, against what the warehouse already holds.
+Ingestion validates set-based (orchestration.ingest.rules: one generated SQL query types the
+whole sheet, another finds every broken rule and reference), so a file's cost grows with its
+size, not with Python per cell. The expectation suites in expectations/ are generated from the
+same contract with the same reasons; they run as the blocking Dagster asset checks on every
+loaded batch (orchestration.ingest.recheck), so Great Expectations is imported once, by the
+checks, never per file.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import logging
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
 from orchestration.contract import Contract, Entity, Field
-from orchestration.ingest.readers import Cell, Sheet
+from orchestration.ingest.readers import Sheet
+from orchestration.ingest.rules import LA_CODE, check_sheet
 from orchestration.settings import EXPECTATIONS_DIR
 
-# A time of day, which some exports add, is ignored: the contract deals in dates.
-_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-ISO_DATE = re.compile(rf"^(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}$")
-UK_DATE = re.compile(rf"^(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){_TIME}$")
-LA_CODE_PATTERN = r"^[0-9]{3}$"
 UNRECOGNISED = "unrecognised:"
 
 
@@ -49,69 +42,18 @@ class Rejection:
 
 @dataclass
 class ValidatedSheet:
-    accepted: list[dict[str, object]]
+    accepted: pd.DataFrame
     """Typed values by field name, plus `row_number`, `record_key` and `extra`, for rows without
     a rejection."""
     rejections: list[Rejection]
     rows_read: int
-    waiting: list[dict[str, object]] = field(default_factory=list)
+    waiting: pd.DataFrame
     """Rows, shaped like `accepted`, whose only fault is a reference to a parent not loaded yet:
     they load by themselves once the parent arrives."""
 
     @property
     def rows_rejected(self) -> int:
         return len({r.row_number for r in self.rejections})
-
-
-# ---------------------------------------------------------------------------------------------
-# Typing
-# ---------------------------------------------------------------------------------------------
-
-
-def parse_date(cell: Cell) -> tuple[dt.date | None, str | None]:
-    """A date from a cell, or the reason it is not one."""
-    if cell is None:
-        return None, None
-    if isinstance(cell, dt.datetime):
-        return cell.date(), None
-    if isinstance(cell, dt.date):
-        return cell, None
-    text = str(cell)
-    if match := ISO_DATE.match(text):
-        year, month, day = (int(g) for g in match.groups())
-    elif match := UK_DATE.match(text):
-        day, month, year = (int(g) for g in match.groups())
-        if month > 12 and day <= 12:
-            return None, f"'{text}' looks like a US month-first date: use DD/MM/YYYY or YYYY-MM-DD"
-    else:
-        return None, f"'{text}' is not a date: use YYYY-MM-DD or DD/MM/YYYY"
-    if not 1 <= month <= 12:
-        return None, f"'{text}' is not a date: there is no month {month}"
-    days_in_month = calendar.monthrange(year, month)[1]
-    if not 1 <= day <= days_in_month:
-        return None, f"'{text}' is not a date: {calendar.month_name[month]} {year} has {days_in_month} days"
-    return dt.date(year, month, day), None
-
-
-def _outside_the_warehouse(f: Field, value: dt.date | None, contract: Contract) -> str | None:
-    """Why a date lies outside the financial years the warehouse covers (its quarter dimension),
-    if it does: such a row is rejected here rather than failing the build every night."""
-    delivery = contract.delivery
-    if value is None:
-        return None
-    if value < delivery.earliest_date:
-        return f"{f.name} ({value.isoformat()}) is before {_long_date(delivery.earliest_date)}, the earliest date the warehouse covers"
-    if value > delivery.latest_date and not f.not_in_future:  # the future has its own reason
-        return f"{f.name} ({value.isoformat()}) is after {_long_date(delivery.latest_date)}, the latest date the warehouse covers"
-    return None
-
-
-def display(cell: Cell) -> str | None:
-    if cell is None:
-        return None
-    if isinstance(cell, (dt.date, dt.datetime)):
-        return cell.strftime("%Y-%m-%d")
-    return str(cell)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,10 +85,6 @@ def _article(noun: str) -> str:
 
 def _expectation(type_: str, field: str, reason: str, **kwargs: object) -> dict:
     return {"type": type_, "kwargs": kwargs, "meta": {"field": field, "reason": reason}}
-
-
-def _long_date(day: dt.date) -> str:
-    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
 
 
 def _field_expectations(f: Field, entity: Entity, contract: Contract) -> list[dict]:
@@ -195,7 +133,7 @@ def _field_expectations(f: Field, entity: Entity, contract: Contract) -> list[di
                 f.name,
                 "'{value}' is not a 3-digit DfE local authority code",
                 column=f.name,
-                regex=LA_CODE_PATTERN,
+                regex=LA_CODE,
             )
         )
     if f.not_before:
@@ -315,115 +253,85 @@ def _run_suite(entity: Entity, frame: pd.DataFrame, today: dt.date) -> list[tupl
 # ---------------------------------------------------------------------------------------------
 
 
+def suite_failures(entity: Entity, rows: pd.DataFrame, contract: Contract, today: dt.date) -> list[tuple[int, dict]]:
+    """(row position, expectation meta) for every value of `rows` (fields as stored in raw) that
+    fails the entity's Great Expectations suite. Categories are checked as their codes; an
+    unrecognised spelling is marked so that it fails the set check even where it looks like a
+    code (a bare "3" is not a grade)."""
+    frame = pd.DataFrame(index=rows.index)
+    for f in entity.fields:
+        column = rows[f.name]
+        if f.type == "date":
+            frame[f.name] = pd.to_datetime(column)
+        elif f.type == "category":
+            category = contract.categories[f.category]
+            codes = {value: category.normalise(value) or f"{UNRECOGNISED}{value}" for value in column.dropna().unique()}
+            frame[f.name] = column.map(codes).astype(object).where(column.notna(), None)
+        else:
+            frame[f.name] = column.astype(object).where(column.notna(), None)
+    return _run_suite(entity, frame.reset_index(drop=True), today)
+
+
+def sheet_cells(sheet: Sheet) -> pd.DataFrame:
+    """The sheet as text columns, one per field, plus row_number: what the rules run over (a
+    copy, so pseudonymising it leaves the sheet as read)."""
+    return sheet.cells.copy()
+
+
+def _extra_by_row(sheet: Sheet, row_numbers: pd.Series) -> pd.Series:
+    """Each row's columns that match no field, as a dict of what it holds (None when nothing)."""
+    if sheet.extra.empty or not len(sheet.extra.columns):
+        return pd.Series([None] * len(row_numbers), dtype=object, index=row_numbers.index)
+    by_row = dict(zip(sheet.cells["row_number"], sheet.extra.to_dict("records")))
+    return row_numbers.map(
+        lambda row: {name: value for name, value in by_row[row].items() if value is not None} or None
+    )
+
+
 def validate_sheet(
     sheet: Sheet,
     contract: Contract,
     known_references: dict[str, set[str]],
     today: dt.date,
+    cells: pd.DataFrame | None = None,
 ) -> ValidatedSheet:
-    """Type, run the suite and check references; return accepted rows and every rejection.
+    """Type the sheet, check every rule of the contract and every reference, set-based; return
+    the accepted rows, the rows waiting for a parent and every rejection.
 
-    `known_references` maps a referencing field to the values the referenced entity holds.
+    `known_references` maps a referencing field to the values the referenced entity holds;
+    `cells` is the sheet as text columns (built from the sheet when not given).
     """
     entity = sheet.entity
-    rejections: list[Rejection] = []
-    typed_rows: list[dict[str, object]] = []
-    suite_rows: list[dict[str, object]] = []
-    unparseable: set[tuple[int, str]] = set()
-
-    for record in sheet.records:
-        typed: dict[str, object] = {}
-        checked: dict[str, object] = {}
-        for f in entity.fields:
-            cell = record.values[f.name]
-            if f.type == "date":
-                value, problem = parse_date(cell)
-                problem = problem or _outside_the_warehouse(f, value, contract)
-                if problem:
-                    rejections.append(Rejection(record.row_number, f.name, display(cell), problem))
-                    unparseable.add((record.row_number, f.name))
-                typed[f.name] = value
-                checked[f.name] = value
-            elif f.type == "category":
-                typed[f.name] = display(cell)
-                code = contract.categories[f.category].normalise(cell) if cell is not None else None
-                # An unrecognised spelling must fail the suite's set check even where it looks
-                # like a code (a bare "3" is not a grade), so it is marked, not passed through.
-                checked[f.name] = code if code is not None or cell is None else f"{UNRECOGNISED}{display(cell)}"
-            else:
-                typed[f.name] = display(cell)
-                checked[f.name] = display(cell)
-        typed_rows.append(typed)
-        suite_rows.append(checked)
-
-    frame = pd.DataFrame(suite_rows, columns=entity.field_names)
+    cells = sheet_cells(sheet) if cells is None else cells
+    checked = check_sheet(cells, entity, contract, known_references, today)
+    typed = checked.typed
+    columns = {f.name: (f"{f.name}__date" if f.type == "date" else f.name) for f in entity.fields}
+    rows = pd.DataFrame({name: typed[source] for name, source in columns.items()})
     for f in entity.fields:
         if f.type == "date":
-            frame[f.name] = pd.to_datetime(frame[f.name])
-        else:
-            frame[f.name] = frame[f.name].astype(object).where(frame[f.name].notna(), None)
-
-    for position, meta in _run_suite(entity, frame, today):
-        record = sheet.records[position]
-        field_name = meta["field"]
-        if (record.row_number, field_name) in unparseable:
-            continue  # already rejected for the cell itself
-        shown = [display(record.values[name.strip()]) for name in field_name.split(",")]
-        value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
-        rejections.append(Rejection(record.row_number, field_name, value, meta["reason"].format(value=value)))
+            rows[f.name] = pd.to_datetime(rows[f.name]).dt.date.astype(object).where(rows[f.name].notna(), None)
+    rows["row_number"] = typed["row_number"].astype(int)
+    rows["record_key"] = typed["record_key"]
+    rows["extra"] = _extra_by_row(sheet, rows["row_number"])
 
     reference_fields = {reference.field: reference.entity for reference in entity.references}
-    for reference in entity.references:
-        known = known_references.get(reference.field, set())
-        for record in sheet.records:
-            value = display(record.values[reference.field])
-            if value is not None and value not in known:
-                rejections.append(
-                    Rejection(
-                        record.row_number,
-                        reference.field,
-                        value,
-                        f"{reference.field} '{value}' does not exist in {reference.entity}",
-                    )
-                )
-
-    keys = {record.row_number: record_key(entity, record.values, contract) for record in sheet.records}
-    faults_by_row: dict[int, list[Rejection]] = {}
-    for rejection in rejections:
-        faults_by_row.setdefault(rejection.row_number, []).append(rejection)
-    waiting_rows = {
-        row_number
-        for row_number, faults in faults_by_row.items()
-        if all(fault.field in reference_fields and fault.reason.endswith("does not exist in " + reference_fields[fault.field]) for fault in faults)
-    }
+    found = checked.rejections
+    faults = found.groupby("row_number")["field"].agg(set) if len(found) else pd.Series(dtype=object)
+    reference_faults = (
+        found[found["field"].isin(list(reference_fields)) & found["reason"].str.contains(" does not exist in ")]
+        .groupby("row_number")["field"].agg(set)
+        if len(found) else pd.Series(dtype=object)
+    )
+    waiting_rows = {row for row, fields in faults.items() if reference_faults.get(row) == fields}
+    keys = dict(zip(rows["row_number"], rows["record_key"]))
     rejections = [
         Rejection(
-            r.row_number, r.field, r.value, r.reason, keys[r.row_number],
-            reference_fields[r.field] if r.row_number in waiting_rows else None,
+            int(row_number), field, None if pd.isna(value) else value, reason, keys.get(row_number),
+            reference_fields[field] if row_number in waiting_rows else None,
         )
-        for r in rejections
+        for row_number, field, value, reason in found.itertuples(index=False)
     ]
-    rows = [
-        {**typed, "row_number": record.row_number, "record_key": keys[record.row_number], "extra": record.extra}
-        for record, typed in zip(sheet.records, typed_rows)
-    ]
-    accepted = [row for row in rows if row["row_number"] not in faults_by_row]
-    waiting = [row for row in rows if row["row_number"] in waiting_rows]
-    rejections.sort(key=lambda r: (r.row_number, r.field))
-    return ValidatedSheet(accepted=accepted, rejections=rejections, rows_read=len(sheet.records), waiting=waiting)
-
-
-def record_key(entity: Entity, values: dict[str, Cell], contract: Contract) -> str | None:
-    """The record's key as the officer would look it up: key values joined by ' / ', category
-    values as their codes so that any spelling of the same record gives the same key; None when
-    a key field is missing."""
-    parts = []
-    for name in entity.key:
-        f = next(f for f in entity.fields if f.name == name)
-        value = values.get(name)
-        if value is None:
-            return None
-        if f.type == "category":
-            value = contract.categories[f.category].normalise(value) or display(value)
-        parts.append(display(value))
-    return " / ".join(parts)
+    rejected = set(faults.index)
+    accepted = rows[~rows["row_number"].isin(rejected)].reset_index(drop=True)
+    waiting = rows[rows["row_number"].isin(waiting_rows)].reset_index(drop=True)
+    return ValidatedSheet(accepted=accepted, rejections=rejections, rows_read=len(rows), waiting=waiting)

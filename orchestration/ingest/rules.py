@@ -1,0 +1,262 @@
+"""The contract's rules as set-based SQL over a whole sheet at once.
+
+A sheet arrives as a table of text cells (one column per field, plus `row_number`); one DuckDB
+query, generated from the contract, types every column (dates parsed, category spellings mapped
+to codes) and another returns every rejection: the field, the value as delivered and the reason,
+worded as the contract's generated expectation suites word them. Nothing here loops over cells
+in Python: category spellings are mapped once per distinct value, through the contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from orchestration.contract import Contract, Entity, Field
+
+# A time of day after a date, which some exports add, is ignored: the contract deals in dates.
+_TIME = r"(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+ISO_DATE = rf"^([0-9]{{4}})-([0-9]{{1,2}})-([0-9]{{1,2}}){_TIME}$"
+UK_DATE = rf"^([0-9]{{1,2}})/([0-9]{{1,2}})/([0-9]{{4}}){_TIME}$"
+LA_CODE = r"^[0-9]{3}$"
+
+_local = threading.local()
+
+
+def _engine() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB per thread: validation never touches the warehouse file."""
+    if not hasattr(_local, "connection"):
+        _local.connection = duckdb.connect()
+    return _local.connection
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[0] in "aeiou" else "a"
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def _describe(conditions: dict[str, tuple[str, ...]]) -> str:
+    (name, values), = conditions.items()
+    return f"{name} is {' or '.join(values)}"
+
+
+@dataclass(frozen=True)
+class CheckedSheet:
+    typed: pd.DataFrame
+    """Every row: `row_number`, each field typed (dates as dates; categories and text as
+    delivered), and `record_key`."""
+    rejections: pd.DataFrame
+    """row_number, field, value, reason: one row per broken rule, sorted."""
+
+
+def _date_columns(f: Field) -> str:
+    """Year, month, day and form (iso or uk) of a date cell, or nulls where it is not one: each
+    pattern is matched once, its parts extracted together."""
+    cell = f'"{f.name}"'
+    iso = f"regexp_extract({cell}, {_quote(ISO_DATE)}, ['y', 'm', 'd'])"
+    uk = f"regexp_extract({cell}, {_quote(UK_DATE)}, ['d', 'm', 'y'])"
+    return f"""
+        CASE WHEN {iso}.y <> '' THEN 'iso' WHEN {uk}.y <> '' THEN 'uk' END AS "{f.name}__form",
+        CAST(nullif(coalesce(nullif({iso}.y, ''), {uk}.y), '') AS INTEGER) AS "{f.name}__y",
+        CAST(nullif(coalesce(nullif({iso}.m, ''), {uk}.m), '') AS INTEGER) AS "{f.name}__m",
+        CAST(nullif(coalesce(nullif({iso}.d, ''), {uk}.d), '') AS INTEGER) AS "{f.name}__d\""""
+
+
+def _date_problem(f: Field, contract: Contract) -> str:
+    """Why a date cell is not a date the warehouse takes, or null."""
+    cell, form, y, m, d = (f'"{f.name}"', f'"{f.name}__form"', f'"{f.name}__y"', f'"{f.name}__m"', f'"{f.name}__d"')
+    first = f"make_date({y}, {m}, 1)"
+    delivery = contract.delivery
+    parsed = f"make_date({y}, {m}, {d})"
+    too_late = (
+        f"WHEN {parsed} > DATE '{delivery.latest_date.isoformat()}' THEN '{f.name} (' || strftime({parsed}, '%Y-%m-%d') "
+        f"|| ') is after {_long_date(delivery.latest_date)}, the latest date the warehouse covers'"
+        if not f.not_in_future  # the future has its own reason
+        else ""
+    )
+    return f"""
+        CASE
+            WHEN {cell} IS NULL THEN NULL
+            WHEN {form} IS NULL THEN '''' || {cell} || ''' is not a date: use YYYY-MM-DD or DD/MM/YYYY'
+            WHEN {form} = 'uk' AND {m} > 12 AND {d} <= 12
+                THEN '''' || {cell} || ''' looks like a US month-first date: use DD/MM/YYYY or YYYY-MM-DD'
+            WHEN {m} NOT BETWEEN 1 AND 12 THEN '''' || {cell} || ''' is not a date: there is no month ' || {m}
+            WHEN {d} NOT BETWEEN 1 AND day(last_day({first}))
+                THEN '''' || {cell} || ''' is not a date: ' || monthname({first}) || ' ' || {y} || ' has '
+                     || day(last_day({first})) || ' days'
+            WHEN {parsed} < DATE '{delivery.earliest_date.isoformat()}' THEN '{f.name} (' || strftime({parsed}, '%Y-%m-%d')
+                || ') is before {_long_date(delivery.earliest_date)}, the earliest date the warehouse covers'
+            {too_late}
+        END"""
+
+
+def _typed_query(entity: Entity, contract: Contract) -> str:
+    parts_columns = ",\n".join(_date_columns(f) for f in entity.fields if f.type == "date")
+    typed_columns = []
+    for f in entity.fields:
+        name = f'"{f.name}"'
+        if f.type == "date":
+            typed_columns.append(f'{_date_problem(f, contract)} AS "{f.name}__problem"')
+            typed_columns.append(
+                f'CASE WHEN "{f.name}__problem" IS NULL AND "{f.name}__form" IS NOT NULL '
+                f'THEN make_date("{f.name}__y", "{f.name}__m", "{f.name}__d") END AS "{f.name}__date"'
+            )
+        if f.type == "category":
+            typed_columns.append(
+                f"(SELECT spelling.code FROM spellings AS spelling WHERE spelling.category = {_quote(f.category)}"
+                f" AND spelling.spelling = parts.{name}) AS \"{f.name}__code\""
+            )
+    # Typing the dates needs their problems first: a lateral alias would not be portable, so nest.
+    problems = ",\n".join(c for c in typed_columns if c.endswith('__problem"') or c.endswith('__code"'))
+    dates = ",\n".join(c for c in typed_columns if c.endswith('__date"'))
+    key_parts = []
+    for name in entity.key:
+        f = next(f for f in entity.fields if f.name == name)
+        key_parts.append(f'coalesce("{name}__code", "{name}")' if f.type == "category" else f'"{name}"')
+    key_present = " AND ".join(f'"{name}" IS NOT NULL' for name in entity.key)
+    record_key = f"CASE WHEN {key_present} THEN concat_ws(' / ', {', '.join(key_parts)}) END AS record_key"
+    return f"""
+        WITH parts AS (
+            SELECT cells.*{',' if parts_columns else ''}
+            {parts_columns}
+            FROM cells
+        ),
+        checked AS (
+            SELECT parts.*{',' if problems else ''}
+            {problems}
+            FROM parts
+        )
+        SELECT checked.*{',' if dates else ''}
+        {dates},
+        {record_key}
+        FROM checked
+    """
+
+
+def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[str]:
+    """One SELECT (row_number, field, value, reason) per rule, over the typed sheet."""
+    queries = []
+
+    def rule(field: str, value: str, reason: str, failing: str) -> None:
+        queries.append(
+            f"SELECT row_number, {_quote(field)} AS field, {value} AS value, {reason} AS reason FROM typed WHERE {failing}"
+        )
+
+    fields = {f.name: f for f in entity.fields}
+
+    def code_in(name: str, values: tuple[str, ...]) -> str:
+        return f'"{name}__code" IN ({", ".join(_quote(v) for v in values)})'
+
+    for f in entity.fields:
+        cell = f'"{f.name}"'
+        own_problem_free = f'"{f.name}__problem" IS NULL' if f.type == "date" else "TRUE"
+        if f.type == "date":
+            rule(f.name, cell, f'"{f.name}__problem"', f'"{f.name}__problem" IS NOT NULL')
+        if f.required:
+            rule(f.name, "NULL", _quote(f"{f.name} is required"), f"{cell} IS NULL")
+        if f.required_when:
+            (name, values), = f.required_when.items()
+            rule(f.name, "NULL", _quote(f"{f.name} is required when {_describe(f.required_when)}"),
+                 f"{cell} IS NULL AND {code_in(name, values)}")
+        if f.empty_unless:
+            (name, values), = f.empty_unless.items()
+            # Known to be false only where the condition's field holds another of its codes.
+            others = tuple(v.code for v in contract.categories[fields[name].category].values if v.code not in values)
+            rule(f.name, cell, _quote(f"{f.name} must be empty unless {_describe(f.empty_unless)}"),
+                 f"{cell} IS NOT NULL AND {own_problem_free} AND {code_in(name, others)}")
+        if f.type == "category":
+            category = contract.categories[f.category]
+            noun = f.category.replace("_", " ")
+            rule(f.name, cell, f"'''' || {cell} || ''' is not {_article(f.category)} {noun}: use {category.describe_choices().replace(chr(39), chr(39) * 2)}'",
+                 f'{cell} IS NOT NULL AND "{f.name}__code" IS NULL')
+        if f.type == "la_code":
+            rule(f.name, cell, f"'''' || {cell} || ''' is not a 3-digit DfE local authority code'",
+                 f"{cell} IS NOT NULL AND NOT regexp_matches({cell}, {_quote(LA_CODE)})")
+        if f.not_before:
+            rule(f.name, cell, f"'{f.name} (' || {cell} || ') is before {f.not_before}'",
+                 f'"{f.name}__date" < "{f.not_before}__date"')
+        if f.not_in_future:
+            rule(f.name, cell, f"'{f.name} (' || {cell} || ') is in the future'",
+                 f"\"{f.name}__date\" > DATE '{today.isoformat()}'")
+    key_label = ", ".join(entity.key)
+    key_values = [f'"{name}"' for name in entity.key]
+    shown = key_values[0] if len(key_values) == 1 else (
+        f"CASE WHEN {' AND '.join(f'{v} IS NULL' for v in key_values)} THEN NULL "
+        f"ELSE concat_ws(', ', {', '.join(f'coalesce({v}, {_quote(chr(0))})' for v in key_values)}) END"
+    )
+    # A key counts as the same whatever the spelling of its category parts.
+    same_key = [
+        f'coalesce("{name}__code", {_quote("unrecognised:")} || "{name}")' if fields[name].type == "category" else f'"{name}"'
+        for name in entity.key
+    ]
+    queries.append(
+        f"""
+        SELECT row_number, {_quote(key_label)} AS field, value,
+               'duplicate key ({key_label}) = (' || value || ') within the file' AS reason
+        FROM (
+            SELECT row_number, replace({shown}, {_quote(chr(0))}, '') AS value,
+                   count(*) OVER (PARTITION BY {', '.join(same_key)}) AS copies,
+                   {' OR '.join(f'{v} IS NOT NULL' for v in key_values)} AS has_key
+            FROM typed
+        ) WHERE copies > 1 AND has_key
+        """
+    )
+    for reference in entity.references:
+        cell = f'"{reference.field}"'
+        rule(reference.field, cell, f"'{reference.field} ''' || {cell} || ''' does not exist in {reference.entity}'",
+             f"{cell} IS NOT NULL AND {cell} NOT IN (SELECT value FROM known WHERE field = {_quote(reference.field)})")
+    return queries
+
+
+def check_sheet(
+    cells: pd.DataFrame,
+    entity: Entity,
+    contract: Contract,
+    known_references: dict[str, set[str]],
+    today: dt.date,
+) -> CheckedSheet:
+    """Type `cells` (text columns named after the entity's fields, plus row_number) and find
+    every broken rule, in two set-based queries."""
+    connection = _engine().cursor()
+    try:
+        casts = ", ".join(f'CAST(frame."{name}" AS VARCHAR) AS "{name}"' for name in entity.field_names)
+        connection.register("frame", cells)
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE cells AS SELECT CAST(row_number AS INTEGER) AS row_number, {casts} FROM frame")
+        connection.unregister("frame")
+        spellings = [
+            {"category": f.category, "spelling": value, "code": contract.categories[f.category].normalise(value)}
+            for f in entity.fields
+            if f.type == "category"
+            for value in cells[f.name].dropna().unique()
+        ]
+        connection.register("spelling_frame", pd.DataFrame(spellings, columns=["category", "spelling", "code"], dtype=object))
+        connection.execute(
+            "CREATE OR REPLACE TEMP TABLE spellings AS SELECT CAST(category AS VARCHAR) AS category,"
+            " CAST(spelling AS VARCHAR) AS spelling, CAST(code AS VARCHAR) AS code FROM spelling_frame"
+        )
+        known = pd.DataFrame(
+            [{"field": field, "value": value} for field, values in known_references.items() for value in values],
+            columns=["field", "value"],
+            dtype=object,
+        )
+        connection.register("known_frame", known)
+        connection.execute("CREATE OR REPLACE TEMP TABLE known AS SELECT CAST(field AS VARCHAR) AS field, CAST(value AS VARCHAR) AS value FROM known_frame")
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {_typed_query(entity, contract)}")
+        rejections = connection.execute(
+            " UNION ALL ".join(_rule_queries(entity, contract, today)) + " ORDER BY row_number, field"
+        ).df()
+        typed = connection.execute("SELECT * FROM typed ORDER BY row_number").df()
+    finally:
+        connection.close()
+    return CheckedSheet(typed=typed, rejections=rejections)
