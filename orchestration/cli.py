@@ -274,8 +274,12 @@ def command_backup(args: argparse.Namespace) -> int:
     paths = _warehouse_from_args(args)
     with _holding_the_warehouse(paths, "backup", None, args.wait):
         folder = backup(paths, Path(args.destination).resolve())
-    print(f"cfa backup: {folder}")
-    print("  the warehouse, the build database and the archive; the archive holds raw child ids: protect the backup as you protect it")
+    held = {"the published warehouse": folder / "warehouse", "the build database": folder / "build", "the archive": folder / "archive"}
+    print(f"cfa backup: {folder}: {', '.join(name for name, part in held.items() if part.exists()) or 'nothing to back up'}")
+    for name, part in held.items():
+        if not part.exists():
+            print(f"cfa backup: note: {name} does not exist, so it is not in the backup")
+    print("cfa backup: the archive holds raw child ids: protect the backup as you protect the archive")
     return 0
 
 

@@ -54,6 +54,10 @@ def backup(paths: WarehousePaths, destination: Path) -> Path:
     """Copy the warehouse, the build and the archive into a new folder under `destination`."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder = destination / f"cfa-backup-{stamp}"
+    counter = 1
+    while folder.exists():  # two backups in one second
+        counter += 1
+        folder = destination / f"cfa-backup-{stamp}-{counter}"
     folder.mkdir(parents=True)
     if paths.warehouse.exists():
         # Published whole and never written in place (a BI tool may hold it open): a plain copy.

@@ -57,8 +57,8 @@ def check_history(warehouse: Path, build_database: Path, allowed: bool | None = 
     else:
         state = f"the build database holds {len(build)} loaded file(s)"
     message = (
-        f"{state} but the published warehouse {warehouse} holds {len(published)}, {len(lost)} of them not in the "
-        "build: the build lost its history (deleted or replaced?), and publishing it would lose audits."
+        f"{state} but the published warehouse {warehouse} holds {len(published)} loaded file(s), {len(lost)} of them "
+        "missing from the build: the build lost its history (deleted or replaced?), and publishing it would lose audits."
     )
     if allowed if allowed is not None else history_loss_allowed():
         return message + " Going on: the loss is allowed (--allow-history-loss / CFA_ALLOW_HISTORY_LOSS)."
