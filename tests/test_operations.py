@@ -105,6 +105,33 @@ def test_a_run_after_a_killed_run_marks_it_failed_frees_its_pool_slot_and_publis
     assert published_audits(workspace.warehouse) == ["A1"]
 
 
+def test_cfa_recover_fails_a_run_whose_process_is_gone_and_frees_its_slot(workspace, own_dagster_storage, capsys):
+    import socket
+
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.test_utils import create_run_for_test
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    gone_pid = str(ended.pid)  # the process of a run killed before it could report its end
+    with DagsterInstance.get() as instance:
+        run = create_run_for_test(
+            instance, job_name="nightly_warehouse", status=DagsterRunStatus.STARTED,
+            tags={"cfa/trigger": "cli", "cfa/pid": gone_pid, "cfa/host": socket.gethostname()},
+        )
+        instance.event_log_storage.initialize_concurrency_limit_to_default(POOL)
+        instance.event_log_storage.claim_concurrency_slot(POOL, run.run_id, "warehouse_dbt_models")
+
+    code = cli.main(["recover", "--warehouse", str(workspace.warehouse), "--wait", "0"])
+
+    output = capsys.readouterr().out
+    assert code == 0
+    assert f"cfa recover: run {run.run_id} was still STARTED but its process (pid {gone_pid}) is gone: marked it failed" in output
+    assert f"cfa recover: freed the pool slots still held by run {run.run_id} (FAILURE)" in output
+    status, slots = run_status_and_slots(run.run_id, own_dagster_storage)
+    assert status == "FAILURE" and slots == []
+
+
 def test_sigterm_stops_a_run_cleanly_and_frees_the_warehouse(workspace, tmp_path):
     from orchestration.ops.locking import lock_path, read_holder
 
