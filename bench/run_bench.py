@@ -65,11 +65,11 @@ GOALS = {
 
 # Written with the figures: what bounds each missed goal, from the profile above and issue 8's.
 NOTES = [
-    "- **CSV ingestion** is bound by Python per row and per cell: `WarehouseStore._insert_raw` inserts",
-    "  with `executemany` one row at a time, and every cell is typed and checked in Python (the profile",
-    "  above). Set-based ingestion (issue 8, point 1: DuckDB's reader, typing and rules as SQL over the",
-    "  whole file, one bulk insert) removes both; the floor shows DuckDB reads and aggregates the same",
-    "  files in seconds at full national scale.",
+    "- **CSV ingestion** is bound by Python work per row and per cell: reading, typing and checking",
+    "  every cell (the own-time list above) and running the GX suite over each batch (`_run_suite` in",
+    "  the cumulative list). Set-based ingestion (issue 8, point 1: DuckDB's reader, typing and rules",
+    "  as SQL over the whole file) removes the per-cell Python; the floor shows DuckDB reads and",
+    "  aggregates the same files in seconds at full national scale.",
     "- **The build against the floor**: at small scale the dbt step dominates (a dbt process started per",
     "  build; 24 models, 5 seeds and 96 tests run one at a time, `threads: 1`), at national scale",
     "  ingestion does (its rate above, times the rows). The ratio is of the steps alone; start-up is",

@@ -84,3 +84,14 @@ def test_the_floor_script_gives_the_warehouse_figures_for_the_same_drop(workspac
             expected = marts(select.format(f"marts.{mart}"))
             assert expected, mart
             assert floor.execute(select.format(mart)).fetchall() == expected, mart
+
+
+def test_cfa_sample_writes_the_national_sample_given_councils_and_years(tmp_path, capsys):
+    from orchestration import cli
+
+    assert cli.main(["sample", str(tmp_path / "national"), "--councils", "1", "--years", "1"]) == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    expected = write_national_sample(tmp_path / "direct", councils=1, years=1)
+    assert [path.name for path in written] == [path.name for path in expected]
+    assert [path.read_bytes() for path in written] == [path.read_bytes() for path in expected]
+    assert cli.main(["sample", str(tmp_path / "too_many"), "--councils", str(len(LA_CODES) + 1)]) == 2
