@@ -23,7 +23,7 @@ export CFA_PSEUDONYMISATION_KEY ?= cfa-development-key-synthetic-data-only
 export GX_ANALYTICS_ENABLED := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: run test dev docs contract prepare install clean
+.PHONY: run test dev docs contract prepare install clean bench
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ run: $(MANIFEST)
 
 test: $(MANIFEST)
 	$(BIN)/python -m pytest
+
+# Never part of `make test`: minutes of national-scale runs, written to BENCHMARKS.md.
+# Scale with BENCH_COUNCILS and BENCH_YEARS (the issue's target: 153 and 5).
+bench: $(MANIFEST)
+	$(BIN)/python bench/run_bench.py
 
 dev: $(MANIFEST)
 	$(BIN)/dagster dev -m orchestration.definitions
