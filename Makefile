@@ -27,7 +27,7 @@ endif
 export GX_ANALYTICS_ENABLED := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: run test dev docs contract prepare install clean settings
+.PHONY: run test dev docs contract prepare install clean bench settings
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ run: $(MANIFEST)
 
 test: $(MANIFEST)
 	$(BIN)/python -m pytest
+
+# Never part of `make test`: minutes of national-scale runs, written to BENCHMARKS.md.
+# Scale with BENCH_COUNCILS and BENCH_YEARS (the issue's target: 153 and 5).
+bench: $(MANIFEST)
+	$(BIN)/python bench/run_bench.py
 
 dev: $(MANIFEST)
 	$(BIN)/dagster dev -m orchestration.definitions

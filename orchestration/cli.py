@@ -304,9 +304,23 @@ def command_restore(args: argparse.Namespace) -> int:
 
 
 def command_sample(args: argparse.Namespace) -> int:
-    from orchestration.sample.generator import write_sample
+    if args.councils is None and args.years is None:
+        from orchestration.sample.generator import write_sample
 
-    for path in write_sample(Path(args.directory)):
+        paths = write_sample(Path(args.directory))
+    else:
+        from orchestration.sample.national import LA_CODES, write_national_sample
+
+        try:
+            paths = write_national_sample(
+                Path(args.directory),
+                councils=len(LA_CODES) if args.councils is None else args.councils,
+                years=5 if args.years is None else args.years,
+            )
+        except ValueError as error:
+            print(f"cfa sample: {error}", file=sys.stderr)
+            return 2
+    for path in paths:
         print(path)
     return 0
 
@@ -459,6 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="write the deterministic synthetic sample drop")
     sample.add_argument("directory")
+    sample.add_argument(
+        "--councils", type=int, help="national-scale sample instead: this many councils (1-153, default 153 with --years)"
+    )
+    sample.add_argument(
+        "--years", type=int, help="national-scale sample instead: financial years ending 2022-23 (default 5 with --councils)"
+    )
     sample.set_defaults(handler=command_sample)
 
     validate = commands.add_parser("validate", help="check extract files against the contract without loading them")

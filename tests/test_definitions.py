@@ -131,3 +131,8 @@ def test_each_raw_asset_has_a_blocking_great_expectations_check(defs):
     }
     assert set(checks) == {dg.AssetKey(["raw", entity]) for entity in load_contract().entities}
     assert all(spec.blocking for spec in checks.values())
+
+
+def test_the_nightly_job_runs_its_steps_in_one_process_however_it_is_launched(defs):
+    job = defs.resolve_job_def("nightly_warehouse")
+    assert job.executor_def.name == dg.in_process_executor.name

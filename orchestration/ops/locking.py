@@ -8,8 +8,9 @@ the build database (`.build/run.lock`):
   `backup`, `restore`) for its whole run, by a daemon run's writer step for that step. The
   kernel drops a flock when its process dies, so a killed holder never keeps it;
 - its content, the lease, names the run that owns the warehouse from its first writer step to
-  publishing: run id, process id, host, trigger and since when. A daemon run's steps are
-  separate processes, so between them the flock is free and the lease keeps another run out.
+  publishing: run id, process id, host, trigger and since when. Between a daemon run's steps
+  the flock is free (with a multiprocess executor each step is a process of its own), and the
+  lease keeps another run out.
 
 A lease whose process is gone (or whose run Dagster already finished) is stale: the next
 writer says so, marks the run failed and frees its pool slots (see `recover_abandoned_runs`).
@@ -194,8 +195,8 @@ def hold_warehouse(
 
 
 def _run_worker_pid() -> int:
-    # A daemon run's multiprocess executor spawns each step as a child of the run worker: the
-    # run lives as long as that process, not the step's.
+    # The run lives as long as its run worker: with the in-process executor that is this
+    # process; a multiprocess executor spawns each step as a child of it.
     parent = multiprocessing.parent_process()
     return parent.pid if parent is not None and parent.pid else os.getpid()
 
