@@ -424,3 +424,29 @@ def test_a_load_log_from_an_earlier_release_is_upgraded_with_its_history(workspa
     assert [(e["load_id"], e["status"]) for e in ingested.load_log()] == [
         (1, "rejected_file"), (2, "sheet_not_loaded"), (3, "loaded"),
     ]
+
+
+def test_a_contract_check_that_fails_anyway_names_its_rows_in_the_error_report(workspace, ingest):
+    import duckdb
+
+    from orchestration.contract import load_contract
+    from orchestration.ingest.build_failures import record_check_failures
+    from orchestration.ingest.error_report import write_error_report
+    from orchestration.ingest.recheck import recheck_failures
+
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    ingest(run_id="night-1", today=TODAY)
+    with duckdb.connect(str(workspace.build_database)) as connection:
+        connection.execute("UPDATE raw.audit_subsection_grades SET grade = 'Excellent' WHERE source_row = 3")
+    contract = load_contract()
+
+    checked, failures = recheck_failures(workspace, contract.entities["audit_subsection_grades"], contract, "night-1")
+    record_check_failures(workspace.build_database, "night-1", "audit_extract__audit_subsection_grades", "raw.audit_subsection_grades", failures)
+    write_error_report(workspace, "night-1")
+
+    assert checked == 14
+    [failure] = [row for row in _error_report(workspace) if row["kind"] == "build check failed"]
+    assert (failure["file_name"], failure["row_number"], failure["field"], failure["value"]) == (
+        "audit_subsection_grades_2022-06-30.csv", "3", "grade", '{"grade": "Excellent"}',
+    )
+    assert failure["reason"].startswith("check audit_extract__audit_subsection_grades failed: 'Excellent' is not a grade")

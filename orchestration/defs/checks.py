@@ -8,7 +8,9 @@ import dagster as dg
 from orchestration.contract import Entity, load_contract
 from orchestration.defs.guard import warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from orchestration.ingest.recheck import recheck_run
+from orchestration.ingest.build_failures import record_check_failures
+from orchestration.ingest.error_report import write_error_report
+from orchestration.ingest.recheck import recheck_failures
 
 
 def contract_suite_check(entity: Entity) -> dg.AssetChecksDefinition:
@@ -20,12 +22,21 @@ def contract_suite_check(entity: Entity) -> dg.AssetChecksDefinition:
         pool=WAREHOUSE_POOL,
     )
     def rows_meet_the_extract_contract(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        suite = f"audit_extract__{entity.name}"
         started = time.perf_counter()
-        with warehouse_writer(context, warehouse.paths):
-            checked, problems = recheck_run(warehouse.paths, entity, load_contract(), context.run.run_id)
+        paths = warehouse.paths
+        with warehouse_writer(context, paths):
+            checked, failures = recheck_failures(paths, entity, load_contract(), context.run.run_id)
+            if failures:
+                # Name the rows where the officer can find them: the run's log, the error report.
+                record_check_failures(paths.build_database, context.run.run_id, suite, f"raw.{entity.name}", failures)
+                write_error_report(paths, context.run.run_id)
+        problems = [str(failure) for failure in failures]
+        for problem in problems[:50]:
+            context.log.error(f"{suite}: {problem}")
         seconds = time.perf_counter() - started
         # At national scale the suites take real time: say how much, rather than hide it.
-        context.log.info(f"audit_extract__{entity.name} suite: {checked} row(s) checked in {seconds:.1f} s, {len(problems)} problem(s)")
+        context.log.info(f"{suite} suite: {checked} row(s) checked in {seconds:.1f} s, {len(problems)} problem(s)")
         return dg.AssetCheckResult(
             passed=not problems,
             metadata={

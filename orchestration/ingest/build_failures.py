@@ -86,3 +86,18 @@ def record_build_failures(build_database: Path, target_path: Path, run_id: str |
                 detail = ", ".join(f"{name}={value}" for name, value in shown.items()) or test["message"]
                 lines.append(f"dbt test {test['test_name']} failed on {where}{place}: {detail}")
     return lines
+
+
+def record_check_failures(build_database: Path, run_id: str | None, check_name: str, table: str, failures: list) -> None:
+    """Record the values a blocking contract check found in raw (rows written behind
+    ingestion's back), for the error report and the run summary."""
+    recorded_at = dt.datetime.now().replace(microsecond=0)
+    with duckdb.connect(str(build_database)) as connection:
+        connection.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        connection.execute(BUILD_FAILURES_DDL)
+        for failure in failures:
+            connection.execute(
+                "INSERT INTO ops.build_failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, check_name, table, failure.field, failure.file_name, failure.row_number,
+                 json.dumps({failure.field: failure.value}), failure.reason, recorded_at],
+            )

@@ -46,7 +46,7 @@ _REPORT_QUERY = """
       AND r.resolved_by_load_id = r.load_id
     UNION ALL
     SELECT coalesce(f.file_name, f.model), NULL, f.row_number, f.column_name, f.failing_row,
-           'dbt test ' || f.test_name || ' failed: ' || coalesce(f.message, ''), 'build check failed', f.recorded_at
+           'check ' || f.test_name || ' failed: ' || coalesce(f.message, ''), 'build check failed', f.recorded_at
     FROM ops.build_failures AS f
     WHERE f.run_id IS NOT DISTINCT FROM $run_id
     ORDER BY file_name, sheet, row_number NULLS FIRST, field

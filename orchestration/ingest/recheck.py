@@ -5,6 +5,7 @@ unnoticed, whoever wrote it."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import duckdb
 
@@ -13,10 +14,30 @@ from orchestration.ingest.validation import suite_failures
 from orchestration.settings import WarehousePaths
 
 
+@dataclass(frozen=True)
+class SuiteFailure:
+    file_name: str
+    row_number: int
+    field: str
+    value: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file_name} row {self.row_number}, {self.field}: {self.reason}"
+
+
 def recheck_run(
     paths: WarehousePaths, entity: Entity, contract: Contract, run_id: str, today: dt.date | None = None
 ) -> tuple[int, list[str]]:
     """(rows checked, problems) for the rows of `entity` that run `run_id` loaded."""
+    checked, failures = recheck_failures(paths, entity, contract, run_id, today)
+    return checked, [str(failure) for failure in failures]
+
+
+def recheck_failures(
+    paths: WarehousePaths, entity: Entity, contract: Contract, run_id: str, today: dt.date | None = None
+) -> tuple[int, list[SuiteFailure]]:
+    """(rows checked, every failing value) for the rows of `entity` that run `run_id` loaded."""
     if not paths.build_database.exists():
         return 0, []
     today = today or dt.date.today()
@@ -41,5 +62,7 @@ def recheck_run(
             names = [name.strip() for name in meta["field"].split(",")]
             shown = [None if row[name] is None or row[name] != row[name] else str(row[name]) for name in names]
             value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
-            problems.append(f"{row['file_name']} row {row['source_row']}, {meta['field']}: {meta['reason'].format(value=value)}")
+            problems.append(
+                SuiteFailure(row["file_name"], int(row["source_row"]), meta["field"], value, meta["reason"].format(value=value))
+            )
     return len(rows), problems
