@@ -53,7 +53,7 @@ def _print_run_summary(paths, run_id: str) -> None:
     print(f"  files loaded:             {counts.get('loaded', 0)}")
     print(f"  files skipped (duplicate): {counts.get('skipped_duplicate', 0)}")
     print(f"  files rejected:           {counts.get('rejected_file', 0)}")
-    print(f"  files with sheets not loaded: {counts.get('sheet_not_loaded', 0)} (hidden, blank or named after no entity)")
+    print(f"  sheets not loaded:        {counts.get('sheet_not_loaded', 0)} (hidden, blank or named after no entity)")
     print(f"  rows loaded:              {rows_loaded}")
     print(f"  rows rejected:            {rows_rejected}")
     print(f"  waiting rows now loaded:  {waiting_loaded}")
