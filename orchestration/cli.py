@@ -428,13 +428,22 @@ def _wait_seconds_from_environment() -> float:
         raise Refusal(f"CFA_RUN_WAIT_SECONDS={value!r} is not a number of seconds: set it, or unset it for {DEFAULT_WAIT_SECONDS}.") from None
 
 
+def _add_warehouse_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+
+
+def _add_landing_argument(parser: argparse.ArgumentParser, role: str | None = None) -> None:
+    described = f"landing folder, {role}" if role else "landing folder"
+    parser.add_argument("--landing", help=f"{described} (default: $CFA_LANDING_DIR or data/landing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfa", description="Case File Audit Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the nightly job through Dagster on a landing folder")
-    run.add_argument("--landing", help="landing folder (default: $CFA_LANDING_DIR or data/landing)")
-    run.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_landing_argument(run)
+    _add_warehouse_argument(run)
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     _add_wait_argument(run)
     _add_history_loss_argument(run)
@@ -443,8 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     rekey = commands.add_parser(
         "rekey", help="change the pseudonymisation key: rebuild every pseudonym from the archive under the key now set, then publish"
     )
-    rekey.add_argument("--landing", help="landing folder, whose archive is replayed (default: $CFA_LANDING_DIR or data/landing)")
-    rekey.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_landing_argument(rekey, "whose archive is replayed")
+    _add_warehouse_argument(rekey)
     rekey.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     _add_wait_argument(rekey)
     _add_history_loss_argument(rekey)
@@ -453,21 +462,21 @@ def build_parser() -> argparse.ArgumentParser:
     recover = commands.add_parser(
         "recover", help="mark failed the runs whose process is gone and free the warehouse pool (see docs/operations.md)"
     )
-    recover.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_warehouse_argument(recover)
     _add_wait_argument(recover)
     recover.set_defaults(handler=command_recover)
 
     backup = commands.add_parser("backup", help="copy the warehouse, the build database and the archive into a new dated folder")
     backup.add_argument("destination", help="folder to make the cfa-backup-<time> folder in")
-    backup.add_argument("--landing", help="landing folder, whose archive is backed up (default: $CFA_LANDING_DIR or data/landing)")
-    backup.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_landing_argument(backup, "whose archive is backed up")
+    _add_warehouse_argument(backup)
     _add_wait_argument(backup)
     backup.set_defaults(handler=command_backup)
 
     restore = commands.add_parser("restore", help="put a backup's warehouse, build database and archived files back")
     restore.add_argument("backup", help="the cfa-backup-<time> folder")
-    restore.add_argument("--landing", help="landing folder, whose archive is restored (default: $CFA_LANDING_DIR or data/landing)")
-    restore.add_argument("--warehouse", help="the DuckDB file analysts query (default: $CFA_WAREHOUSE or data/warehouse/cfa.duckdb)")
+    _add_landing_argument(restore, "whose archive is restored")
+    _add_warehouse_argument(restore)
     _add_wait_argument(restore)
     restore.set_defaults(handler=command_restore)
 
