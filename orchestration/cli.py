@@ -62,7 +62,8 @@ def _print_run_summary(paths, run_id: str) -> None:
         where = f"{item['file_name']}" + (f" row {item['row_number']}" if item["row_number"] is not None else "")
         key = f" [{item['entity']} {item['record_key']}]" if item["record_key"] else ""
         field = f", {item['field']}" if item["field"] else ""
-        print(f"    {where}{field}{key}: {item['reason']}")
+        waiting = f" ({item['kind']}: it loads when that arrives)" if item["kind"].startswith("waiting") else ""
+        print(f"    {where}{field}{key}: {item['reason']}{waiting}")
     if len(outstanding) > SHOWN_PER_LIST:
         print(f"    ... and {len(outstanding) - SHOWN_PER_LIST} more")
     print(f"  audits held back:         {len(held_back)} (completed but not counted until their record is whole)")
