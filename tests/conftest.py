@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +187,21 @@ def dagster_environment(dagster_storage: Path) -> dict[str, str]:
     }
 
 
+@contextmanager
+def cli_environment_restored() -> Iterator[None]:
+    """`cfa` sets the landing, warehouse and Dagster variables for its process: put them back
+    for the tests that follow."""
+    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE", *DAGSTER_VARIABLES)}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_cli(argv: list[str], dagster_storage: Path) -> tuple[int, str]:
     """`cfa` in-process, against the project's dagster.yaml with storage in a temporary folder."""
     import contextlib
@@ -212,15 +228,8 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
     for path in sample_files:
         (landing / path.name).write_bytes(path.read_bytes())
     warehouse = root / "warehouse" / "cfa.duckdb"
-    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE", *DAGSTER_VARIABLES)}
-    try:
+    with cli_environment_restored():
         code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     yield SampleRun(
         paths=warehouse_paths(landing, warehouse), exit_code=code, output=output, sample_files=sample_files,
         dagster_storage=root / "dagster",

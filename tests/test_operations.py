@@ -18,7 +18,14 @@ import pytest
 
 from orchestration import cli
 from orchestration.settings import REPO_ROOT, warehouse_paths
-from tests.conftest import DAGSTER_VARIABLES, dagster_environment, run_cli, whole_audit, write_drop
+from tests.conftest import (
+    DAGSTER_VARIABLES,
+    cli_environment_restored,
+    dagster_environment,
+    run_cli,
+    whole_audit,
+    write_drop,
+)
 
 POOL = "duckdb_warehouse"
 
@@ -312,17 +319,10 @@ def published_once(tmp_path_factory) -> Path:
     landing = root / "landing"
     landing.mkdir()
     write_drop(landing, "2022-06-30", whole_audit("A1", "Good"), whole_audit("A2", "Outstanding"))
-    saved = {key: os.environ.get(key) for key in ("CFA_LANDING_DIR", "CFA_WAREHOUSE", *DAGSTER_VARIABLES)}
-    try:
+    with cli_environment_restored():
         code, output = run_cli(
             ["run", "--landing", str(landing), "--warehouse", str(root / "warehouse" / "cfa.duckdb")], root / "dagster"
         )
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     assert code == 0, output
     return root
 
