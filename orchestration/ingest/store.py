@@ -33,8 +33,7 @@ LINEAGE_COLUMNS = {
 
 LOAD_STATUSES = ("loaded", "skipped_duplicate", "rejected_file", "sheet_not_loaded")
 
-OPS_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS ops",
+LOAD_LOG_DDL = [
     """
     CREATE TABLE IF NOT EXISTS ops.load_log (
         load_id BIGINT PRIMARY KEY,
@@ -43,7 +42,7 @@ OPS_DDL = [
         entity VARCHAR,
         sheet_name VARCHAR,
         content_sha256 VARCHAR NOT NULL,
-        status VARCHAR NOT NULL CHECK (status IN ('loaded', 'skipped_duplicate', 'rejected_file', 'sheet_not_loaded')),
+        status VARCHAR NOT NULL CHECK (status IN ({statuses})),
         rows_read INTEGER NOT NULL,
         rows_loaded INTEGER NOT NULL,
         rows_rejected INTEGER NOT NULL,
@@ -52,10 +51,15 @@ OPS_DDL = [
         archived_to VARCHAR,
         CHECK (rows_read = rows_loaded + rows_rejected)
     )
-    """,
+    """.format(statuses=", ".join(f"'{status}'" for status in LOAD_STATUSES)),
     # Added after the first release: a warehouse built before gains them, empty, on its next run.
     "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS extract_date DATE",
     "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS full_extract BOOLEAN",
+]
+
+OPS_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS ops",
+    *LOAD_LOG_DDL,
     """
     CREATE TABLE IF NOT EXISTS ops.rejected_rows (
         load_id BIGINT NOT NULL,
@@ -142,7 +146,7 @@ class WarehouseStore:
         ).fetchall()]
         with self._transaction():
             self.connection.execute("ALTER TABLE ops.load_log RENAME TO load_log_before_upgrade")
-            for statement in OPS_DDL[1:4]:
+            for statement in LOAD_LOG_DDL:
                 self.connection.execute(statement)
             listed = ", ".join(columns)
             self.connection.execute(f"INSERT INTO ops.load_log ({listed}) SELECT {listed} FROM ops.load_log_before_upgrade")
@@ -254,7 +258,7 @@ class WarehouseStore:
         of the same record is no longer waiting. Returns how many loaded."""
         waiting = self.connection.execute(
             """
-            SELECT r.load_id, r.row_number, r.field, r.value, r.waiting_row, r.record_key,
+            SELECT r.load_id, r.row_number, r.field, r.value, r.waiting_row,
                    l.file_name, l.sheet_name, l.extract_date
             FROM ops.rejected_rows AS r
             JOIN ops.load_log AS l USING (load_id)
@@ -267,18 +271,24 @@ class WarehouseStore:
         if not arrived:
             return 0
         loaded_at = dt.datetime.now().replace(microsecond=0)
+        by_load: dict[tuple, list[tuple]] = {}
+        for load_id, row_number, field, _value, waiting_row, file_name, sheet_name, extract_date in arrived:
+            by_load.setdefault((load_id, file_name, sheet_name, extract_date), []).append((row_number, field, waiting_row))
         with self._transaction():
-            for load_id, row_number, _field, _value, waiting_row, _key, file_name, sheet_name, extract_date in arrived:
+            for (load_id, file_name, sheet_name, extract_date), rows in by_load.items():
                 lineage = {
                     "load_id": load_id, "file_name": file_name, "sheet_name": sheet_name,
                     "loaded_at": loaded_at, "extract_date": extract_date,
                 }
-                self._insert_raw(entity, lineage, pd.DataFrame([_row_from_json(waiting_row, entity)]))
-                self.connection.execute(
-                    "UPDATE ops.rejected_rows SET resolved_by_load_id = load_id, resolved_in_run = ?, resolved_at = ?,"
-                    " resolution = ? WHERE load_id = ? AND row_number = ? AND entity = ?",
-                    [run_id, loaded_at, f"loaded once its {_singular(waiting_row_parent(entity, _field))} arrived", load_id, row_number, entity.name],
-                )
+                self._insert_raw(entity, lineage, pd.DataFrame([_row_from_json(row, entity) for _, _, row in rows]))
+                for field in {field for _, field, _ in rows}:
+                    row_numbers = [row_number for row_number, row_field, _ in rows if row_field == field]
+                    self.connection.execute(
+                        "UPDATE ops.rejected_rows SET resolved_by_load_id = load_id, resolved_in_run = ?, resolved_at = ?,"
+                        " resolution = ? WHERE load_id = ? AND entity = ? AND list_contains(?, row_number)",
+                        [run_id, loaded_at, f"loaded once its {_singular(waiting_row_parent(entity, field))} arrived",
+                         load_id, entity.name, row_numbers],
+                    )
         return len(arrived)
 
     def resolve_rejections(self, run_id: str | None) -> None:
