@@ -57,7 +57,8 @@ class CheckedSheet:
     """Every row: `row_number`, each field typed (dates as dates; categories and text as
     delivered), and `record_key`."""
     rejections: pd.DataFrame
-    """row_number, field, value, reason: one row per broken rule, sorted."""
+    """row_number, field, value, reason, is_reference: one row per broken rule, sorted;
+    is_reference marks a reference to a record not loaded (yet)."""
 
 
 def _date_columns(f: Field) -> str:
@@ -103,23 +104,22 @@ def _date_problem(f: Field, contract: Contract) -> str:
 
 def _typed_query(entity: Entity, contract: Contract) -> str:
     parts_columns = ",\n".join(_date_columns(f) for f in entity.fields if f.type == "date")
-    typed_columns = []
+    # Typing the dates needs their problems first: a lateral alias would not be portable, so nest.
+    checked_columns, date_columns = [], []
     for f in entity.fields:
-        name = f'"{f.name}"'
         if f.type == "date":
-            typed_columns.append(f'{_date_problem(f, contract)} AS "{f.name}__problem"')
-            typed_columns.append(
+            checked_columns.append(f'{_date_problem(f, contract)} AS "{f.name}__problem"')
+            date_columns.append(
                 f'CASE WHEN "{f.name}__problem" IS NULL AND "{f.name}__form" IS NOT NULL '
                 f'THEN make_date("{f.name}__y", "{f.name}__m", "{f.name}__d") END AS "{f.name}__date"'
             )
         if f.type == "category":
-            typed_columns.append(
+            checked_columns.append(
                 f"(SELECT spelling.code FROM spellings AS spelling WHERE spelling.category = {_quote(f.category)}"
-                f" AND spelling.spelling = parts.{name}) AS \"{f.name}__code\""
+                f' AND spelling.spelling = parts."{f.name}") AS "{f.name}__code"'
             )
-    # Typing the dates needs their problems first: a lateral alias would not be portable, so nest.
-    problems = ",\n".join(c for c in typed_columns if c.endswith('__problem"') or c.endswith('__code"'))
-    dates = ",\n".join(c for c in typed_columns if c.endswith('__date"'))
+    problems = ",\n".join(checked_columns)
+    dates = ",\n".join(date_columns)
     key_parts = []
     for name in entity.key:
         f = next(f for f in entity.fields if f.name == name)
@@ -145,12 +145,13 @@ def _typed_query(entity: Entity, contract: Contract) -> str:
 
 
 def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[str]:
-    """One SELECT (row_number, field, value, reason) per rule, over the typed sheet."""
+    """One SELECT (row_number, field, value, reason, is_reference) per rule, over the typed sheet."""
     queries = []
 
-    def rule(field: str, value: str, reason: str, failing: str) -> None:
+    def rule(field: str, value: str, reason: str, failing: str, is_reference: bool = False) -> None:
         queries.append(
-            f"SELECT row_number, {_quote(field)} AS field, {value} AS value, {reason} AS reason FROM typed WHERE {failing}"
+            f"SELECT row_number, {_quote(field)} AS field, {value} AS value, {reason} AS reason,"
+            f" {'TRUE' if is_reference else 'FALSE'} AS is_reference FROM typed WHERE {failing}"
         )
 
     fields = {f.name: f for f in entity.fields}
@@ -203,7 +204,8 @@ def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[st
     queries.append(
         f"""
         SELECT row_number, {_quote(key_label)} AS field, value,
-               'duplicate key ({key_label}) = (' || value || ') within the file' AS reason
+               'duplicate key ({key_label}) = (' || value || ') within the file' AS reason,
+               FALSE AS is_reference
         FROM (
             SELECT row_number, replace({shown}, {_quote(chr(0))}, '') AS value,
                    count(*) OVER (PARTITION BY {', '.join(same_key)}) AS copies,
@@ -215,7 +217,8 @@ def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[st
     for reference in entity.references:
         cell = f'"{reference.field}"'
         rule(reference.field, cell, f"'{reference.field} ''' || {cell} || ''' does not exist in {reference.entity}'",
-             f"{cell} IS NOT NULL AND {cell} NOT IN (SELECT value FROM known WHERE field = {_quote(reference.field)})")
+             f"{cell} IS NOT NULL AND {cell} NOT IN (SELECT value FROM known WHERE field = {_quote(reference.field)})",
+             is_reference=True)
     return queries
 
 

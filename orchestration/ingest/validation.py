@@ -316,22 +316,18 @@ def validate_sheet(
 
     reference_fields = {reference.field: reference.entity for reference in entity.references}
     found = checked.rejections
-    faults = found.groupby("row_number")["field"].agg(set) if len(found) else pd.Series(dtype=object)
-    reference_faults = (
-        found[found["field"].isin(list(reference_fields)) & found["reason"].str.contains(" does not exist in ")]
-        .groupby("row_number")["field"].agg(set)
-        if len(found) else pd.Series(dtype=object)
-    )
-    waiting_rows = {row for row, fields in faults.items() if reference_faults.get(row) == fields}
+    # A row whose every fault is a reference to a record not loaded yet waits for it.
+    only_references = found.groupby("row_number")["is_reference"].all() if len(found) else pd.Series(dtype=bool)
+    waiting_rows = set(only_references[only_references].index)
     keys = dict(zip(rows["row_number"], rows["record_key"]))
     rejections = [
         Rejection(
             int(row_number), field, None if pd.isna(value) else value, reason, keys.get(row_number),
             reference_fields[field] if row_number in waiting_rows else None,
         )
-        for row_number, field, value, reason in found.itertuples(index=False)
+        for row_number, field, value, reason, _ in found.itertuples(index=False)
     ]
-    rejected = set(faults.index)
+    rejected = set(only_references.index)
     accepted = rows[~rows["row_number"].isin(rejected)].reset_index(drop=True)
     waiting = rows[rows["row_number"].isin(waiting_rows)].reset_index(drop=True)
     return ValidatedSheet(accepted=accepted, rejections=rejections, rows_read=len(rows), waiting=waiting)
