@@ -41,7 +41,7 @@ def _print_run_summary(paths, run_id: str) -> None:
             outstanding = outstanding_rejections(connection)
             held_back = _held_back_audits(connection)
             build_failures = connection.execute(
-                "SELECT test_name, coalesce(file_name, model), row_number, failing_row FROM ops.build_failures"
+                "SELECT test_name, coalesce(file_name, model), row_number, column_name, message, failing_row FROM ops.build_failures"
                 " WHERE run_id = ? ORDER BY 1, 2, 3",
                 [run_id],
             ).fetchall()
@@ -73,9 +73,10 @@ def _print_run_summary(paths, run_id: str) -> None:
         print(f"    ... and {len(held_back) - SHOWN_PER_LIST} more")
     if build_failures:
         print(f"  failing build checks:     {len(build_failures)} row(s)")
-        for test_name, where, row_number, failing_row in build_failures[:SHOWN_PER_LIST]:
+        for test_name, where, row_number, column, message, failing_row in build_failures[:SHOWN_PER_LIST]:
             place = f"{where} row {row_number}" if row_number is not None else where
-            print(f"    {test_name} ({place}): {failing_row or 'no rows kept'}")
+            about = f"{column}: {message}; " if column and message else ""
+            print(f"    {test_name} ({place}): {about}{failing_row or 'no rows kept'}")
     print(f"  error report:             {paths.error_report}")
     print(f"  warehouse:                {paths.warehouse}")
     print(f"  archived files:           {paths.archive_dir}")
@@ -340,12 +341,20 @@ def command_validate(args: argparse.Namespace) -> int:
     contract = load_contract()
     key = pseudonymisation_key()
     referenced_fields = {(ref.entity, ref.field) for entity in contract.entities.values() for ref in entity.references}
+    # Values accepted from the files given so far; the warehouse is asked about the rest.
     known: dict[tuple[str, str], set[str]] = {}
     paths = warehouse_paths(warehouse=args.warehouse)
-    if paths.warehouse.exists():
-        with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
-            store = WarehouseStore(connection, contract)
-            known = {(entity, field): store.known_values(entity, field) for entity, field in referenced_fields}
+    connection = duckdb.connect(str(paths.warehouse), read_only=True) if paths.warehouse.exists() else None
+    store = WarehouseStore(connection, contract) if connection else None
+
+    def known_references(entity, cells) -> dict[str, set[str]]:
+        references = {}
+        for ref in entity.references:
+            values = cells[ref.field].dropna().unique() if ref.field in cells else []
+            in_files = known.get((ref.entity, ref.field), set())
+            in_warehouse = store.known_values(ref.entity, ref.field, values) if store else set()
+            references[ref.field] = in_files | in_warehouse
+        return references
 
     files = [Path(name) for name in args.files]
     problems = 0
@@ -364,8 +373,7 @@ def command_validate(args: argparse.Namespace) -> int:
         entity = item.sheet.entity
         cells = sheet_cells(item.sheet)
         pseudonymise_cells(cells, entity, key)
-        references = {ref.field: known.get((ref.entity, ref.field), set()) for ref in entity.references}
-        result = validate_sheet(item.sheet, contract, references, dt.date.today(), cells=cells)
+        result = validate_sheet(item.sheet, contract, known_references(entity, cells), dt.date.today(), cells=cells)
         for rejection in result.rejections:
             print(f"{item.label} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
         problems += len(result.rejections)
@@ -375,6 +383,8 @@ def command_validate(args: argparse.Namespace) -> int:
         for referenced_entity, field in referenced_fields:
             if referenced_entity == entity.name:
                 known.setdefault((referenced_entity, field), set()).update(result.accepted[field].dropna())
+    if connection:
+        connection.close()
     return 1 if problems else 0
 
 

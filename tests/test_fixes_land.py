@@ -259,7 +259,7 @@ def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_
     code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], tmp_path / "dagster")
 
     assert code == 1
-    assert "not_null_stg_audit_extract__audit_subsection_grades_grade_code (hand-edit.csv row 7)" in output
+    assert "stg_audit_extract__audit_subsection_grades_rows_are_sound (hand-edit.csv row 7): grade_code: grade_code is missing;" in output
     with (warehouse.parent / "error_report.csv").open(encoding="utf-8-sig", newline="") as handle:
         failures = [row for row in csv.DictReader(handle) if row["kind"] == "build check failed"]
     grade_failure = [row for row in failures if row["field"] == "grade_code"]

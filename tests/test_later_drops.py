@@ -150,5 +150,5 @@ def test_a_failing_blocking_test_stops_publishing_and_keeps_the_last_good_wareho
         for event in result.all_events
         if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed
     }
-    assert "not_null_stg_audit_extract__audit_subsection_grades_grade_code" in failed_checks
+    assert "stg_audit_extract__audit_subsection_grades_rows_are_sound" in failed_checks
     assert workspace.warehouse.read_bytes() == published_before

@@ -73,17 +73,21 @@ def record_build_failures(build_database: Path, target_path: Path, run_id: str |
                     rows = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
                 except duckdb.Error:
                     rows = []
-            where = f"{test['model']}.{test['column_name']}" if test["column_name"] else test["model"]
             for row in rows or [{}]:
+                # A test over a whole row (staging_rows_are_sound) says which column and rule it broke.
+                column, rule = row.pop("broken_column", None) or test["column_name"], row.pop("broken_rule", None)
+                row.pop("rows_with_this_key", None)
+                where = f"{test['model']}.{column}" if column else test["model"]
                 shown = {name: _plain(value) for name, value in row.items() if value is not None}
                 file_name, row_number = shown.get("source_file_name"), shown.get("source_row")
                 connection.execute(
                     "INSERT INTO ops.build_failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, test["test_name"], test["model"], test["column_name"], file_name, row_number,
-                     json.dumps(shown, sort_keys=True, default=str) if shown else None, test["message"], recorded_at],
+                    [run_id, test["test_name"], test["model"], column, file_name, row_number,
+                     json.dumps(shown, sort_keys=True, default=str) if shown else None, rule or test["message"], recorded_at],
                 )
                 place = f" ({file_name} row {row_number})" if file_name else ""
-                detail = ", ".join(f"{name}={value}" for name, value in shown.items()) or test["message"]
+                values = ", ".join(f"{name}={value}" for name, value in shown.items())
+                detail = "; ".join(part for part in (rule, values) if part) or test["message"]
                 lines.append(f"dbt test {test['test_name']} failed on {where}{place}: {detail}")
     return lines
 

@@ -196,8 +196,7 @@ def ingest_landing_folder(
         ordered = list(in_load_order(readable, contract, today))
         for entity in contract.load_order:
             if entity.references:
-                known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
-                loaded = store.load_waiting_rows(entity, known, run_id)
+                loaded = store.load_waiting_rows(entity, run_id)
                 if loaded:
                     summary.waiting_rows_loaded += loaded
                     log(f"{entity.name}: {loaded} waiting row(s) loaded: the records they refer to have arrived")
@@ -238,7 +237,10 @@ def _load_sheet(
         return
     cells = sheet_cells(sheet)
     pseudonymise_cells(cells, entity, key)
-    known = {ref.field: store.known_values(ref.entity, ref.field) for ref in entity.references}
+    known = {
+        ref.field: store.known_values(ref.entity, ref.field, cells[ref.field].dropna().unique() if ref.field in cells else [])
+        for ref in entity.references
+    }
     validated = validate_sheet(sheet, contract, known, today, cells=cells)
     notes = list(sheet.columns_not_loaded)
     full_extract = contract.delivery.is_full_extract(item.path.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,9 +163,21 @@ class WarehouseStore:
         ).fetchall()[0]
         return row[0] > 0
 
-    def known_values(self, entity: str, field: str) -> set[str]:
-        rows = self.connection.execute(f"SELECT DISTINCT {field} FROM raw.{entity} WHERE {field} IS NOT NULL")
-        return {r[0] for r in rows.fetchall()}
+    def known_values(self, entity: str, field: str, among: Iterable[object]) -> set[str]:
+        """Which of the values `among` raw.`entity` holds in `field`. Asking only about the
+        values a file refers to keeps the cost with the file, not with the years of history."""
+        candidates = pd.DataFrame({"value": pd.Series(sorted({str(v) for v in among if isinstance(v, str)}), dtype=object)})
+        if candidates.empty:
+            return set()
+        self.connection.register("candidate_values", candidates)
+        try:
+            rows = self.connection.execute(
+                f"SELECT DISTINCT {field} FROM raw.{entity}"
+                f" WHERE {field} IN (SELECT CAST(value AS VARCHAR) FROM candidate_values)"
+            ).fetchall()
+        finally:
+            self.connection.unregister("candidate_values")
+        return {r[0] for r in rows}
 
     def _next_load_id(self) -> int:
         return self.connection.execute("SELECT coalesce(max(load_id), 0) + 1 FROM ops.load_log").fetchall()[0][0]
@@ -252,7 +264,7 @@ class WarehouseStore:
         frame = frame[list(columns)].reset_index(drop=True)
         self._insert_frame(f"raw.{entity.name}", frame, {name: kind.replace(" NOT NULL", "") for name, kind in columns.items()})
 
-    def load_waiting_rows(self, entity: Entity, known_references: dict[str, set[str]], run_id: str | None) -> int:
+    def load_waiting_rows(self, entity: Entity, run_id: str | None) -> int:
         """Load the rows of `entity` that were waiting for a parent that has now arrived, with the
         lineage of the load that delivered them; a row superseded meanwhile by a later delivery
         of the same record is no longer waiting. Returns how many loaded."""
@@ -267,6 +279,11 @@ class WarehouseStore:
             """,
             [entity.name],
         ).fetchall()
+        referenced = {ref.field: ref.entity for ref in entity.references}
+        known_references = {
+            field: self.known_values(referenced[field], field, [row[3] for row in waiting if row[2] == field])
+            for field in {row[2] for row in waiting} if field in referenced
+        }
         arrived = [row for row in waiting if row[3] in known_references.get(row[2], set())]
         if not arrived:
             return 0
