@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
@@ -30,6 +29,7 @@ from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import sheet_cells, validate_sheet
 from orchestration.ops.keyring import claim_key
 from orchestration.settings import WarehousePaths
+from orchestration.warehouse_db import build_connection
 
 
 @dataclass
@@ -158,8 +158,7 @@ def ingest_landing_folder(
     log(f"{len(files)} file(s) in {paths.landing_dir}")
     started = time.perf_counter()
 
-    paths.build_database.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(paths.build_database)) as connection:
+    with build_connection(paths) as connection:
         store = WarehouseStore(connection, contract)
         store.ensure_schemas()
         claim_key(connection, key)  # one key per warehouse: refuse another before loading anything

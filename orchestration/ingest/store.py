@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from orchestration.contract import Contract, Entity
 from orchestration.ingest.build_failures import BUILD_FAILURES_DDL
+from orchestration.warehouse_db import WarehouseConnection
 
 # Every raw table starts with these: column -> (DuckDB type, what it means for an analyst).
 LINEAGE_COLUMNS = {
@@ -111,7 +110,7 @@ class LoadRecord:
 
 
 class WarehouseStore:
-    def __init__(self, connection: duckdb.DuckDBPyConnection, contract: Contract):
+    def __init__(self, connection: WarehouseConnection, contract: Contract):
         self.connection = connection
         self.contract = contract
 
@@ -131,20 +130,13 @@ class WarehouseStore:
 
     def _allow_every_load_status(self) -> None:
         """A load log created by an earlier release checks for fewer statuses, and DuckDB cannot
-        alter a CHECK: rebuild the table, rows and all, under today's definition."""
-        checks = [
-            expression
-            for (expression,) in self.connection.execute(
-                "SELECT expression FROM duckdb_constraints() WHERE schema_name = 'ops' AND table_name = 'load_log'"
-                " AND constraint_type = 'CHECK'"
-            ).fetchall()
-        ]
-        if all(status in " ".join(checks) for status in LOAD_STATUSES):
+        alter a CHECK: rebuild the table, rows and all, under today's definition. (A PostgreSQL
+        warehouse began with every status, and could alter its CHECK in place.)"""
+        checks = self.connection.load_log_checks()
+        if checks is None or all(status in checks for status in LOAD_STATUSES):
             return
-        columns = [name for (name,) in self.connection.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'ops' AND table_name = 'load_log'"
-        ).fetchall()]
-        with self._transaction():
+        columns = self.connection.table_columns("ops", "load_log")
+        with self.connection.transaction():
             self.connection.execute("ALTER TABLE ops.load_log RENAME TO load_log_before_upgrade")
             for statement in LOAD_LOG_DDL:
                 self.connection.execute(statement)
@@ -166,31 +158,11 @@ class WarehouseStore:
     def known_values(self, entity: str, field: str, among: Iterable[object]) -> set[str]:
         """Which of the values `among` raw.`entity` holds in `field`. Asking only about the
         values a file refers to keeps the cost with the file, not with the years of history."""
-        candidates = pd.DataFrame({"value": pd.Series(sorted({str(v) for v in among if isinstance(v, str)}), dtype=object)})
-        if candidates.empty:
-            return set()
-        self.connection.register("candidate_values", candidates)
-        try:
-            rows = self.connection.execute(
-                f"SELECT DISTINCT {field} FROM raw.{entity}"
-                f" WHERE {field} IN (SELECT CAST(value AS VARCHAR) FROM candidate_values)"
-            ).fetchall()
-        finally:
-            self.connection.unregister("candidate_values")
-        return {r[0] for r in rows}
+        candidates = sorted({str(v) for v in among if isinstance(v, str)})
+        return self.connection.values_present(f"raw.{entity}", field, candidates)
 
     def _next_load_id(self) -> int:
         return self.connection.execute("SELECT coalesce(max(load_id), 0) + 1 FROM ops.load_log").fetchall()[0][0]
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.connection.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
 
     def record(
         self,
@@ -203,7 +175,7 @@ class WarehouseStore:
     ) -> int:
         """Write one file's (or sheet's) rows, rejections and load-log entry in one transaction."""
         loaded_at = dt.datetime.now().replace(microsecond=0)
-        with self._transaction():
+        with self.connection.transaction():
             load_id = self._next_load_id()
             lineage = {
                 "load_id": load_id, "file_name": load.file_name, "sheet_name": load.sheet_name,
@@ -243,13 +215,7 @@ class WarehouseStore:
 
     def _insert_frame(self, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
         """One INSERT for the whole frame (never row by row), each column cast to its type."""
-        columns = list(frame.columns)
-        select = ", ".join(f"CAST(frame.{name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in columns)
-        self.connection.register("frame", frame)
-        try:
-            self.connection.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM frame")
-        finally:
-            self.connection.unregister("frame")
+        self.connection.insert_frame(table, frame, types)
 
     def _insert_raw(self, entity: Entity, lineage: dict[str, object], rows: pd.DataFrame) -> None:
         """Insert a sheet's accepted rows (typed, by field name, with row_number, record_key and
@@ -291,7 +257,7 @@ class WarehouseStore:
         by_load: dict[tuple, list[tuple]] = {}
         for load_id, row_number, field, _value, waiting_row, file_name, sheet_name, extract_date in arrived:
             by_load.setdefault((load_id, file_name, sheet_name, extract_date), []).append((row_number, field, waiting_row))
-        with self._transaction():
+        with self.connection.transaction():
             for (load_id, file_name, sheet_name, extract_date), rows in by_load.items():
                 lineage = {
                     "load_id": load_id, "file_name": file_name, "sheet_name": sheet_name,
@@ -302,7 +268,7 @@ class WarehouseStore:
                     row_numbers = [row_number for row_number, row_field, _ in rows if row_field == field]
                     self.connection.execute(
                         "UPDATE ops.rejected_rows SET resolved_by_load_id = load_id, resolved_in_run = ?, resolved_at = ?,"
-                        " resolution = ? WHERE load_id = ? AND entity = ? AND list_contains(?, row_number)",
+                        " resolution = ? WHERE load_id = ? AND entity = ? AND row_number = ANY(?)",
                         [run_id, loaded_at, f"loaded once its {_singular(waiting_row_parent(entity, field))} arrived",
                          load_id, entity.name, row_numbers],
                     )
