@@ -27,7 +27,7 @@ endif
 export GX_ANALYTICS_ENABLED := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: run test dev docs contract prepare install clean bench settings
+.PHONY: run test dev docs contract prepare install clean bench settings postgres
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,12 +48,26 @@ run: $(MANIFEST)
 	@mkdir -p $(LANDING_DIR) && cp $(SAMPLE_DIR)/* $(LANDING_DIR)/
 	$(CFA) run --landing $(LANDING_DIR) --warehouse $(WAREHOUSE)
 
-test: $(MANIFEST)
+test: $(MANIFEST) postgres
 	$(BIN)/python -m pytest
+
+# The PostgreSQL tests (tests/test_postgres.py) and `make bench` start a throwaway server from
+# Debian's postgresql package: install it when missing (as root, no questions asked).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's postgresql: the PostgreSQL tests start a throwaway server from it."; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq </dev/null && apt-get install -y -qq --no-install-recommends postgresql </dev/null; \
+	else \
+		echo "PostgreSQL's server is not installed and this is not root: run 'sudo apt-get install postgresql'." >&2; \
+		exit 1; \
+	fi
 
 # Never part of `make test`: minutes of national-scale runs, written to BENCHMARKS.md.
 # Scale with BENCH_COUNCILS and BENCH_YEARS (the issue's target: 153 and 5).
-bench: $(MANIFEST)
+bench: $(MANIFEST) postgres
 	$(BIN)/python bench/run_bench.py
 
 dev: $(MANIFEST)
