@@ -202,6 +202,7 @@ def ingest_landing_folder(
             for item in (item for item in ordered if item.sheet.entity is entity):
                 _load_sheet(item, store, contract, key, run_id, today, summary, log)
         store.resolve_rejections(run_id)
+        store.refresh_statistics()
 
         for path in files:
             store.mark_archived(path.name, run_id, _archive(path, paths.archive_dir, today))

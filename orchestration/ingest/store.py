@@ -308,6 +308,11 @@ class WarehouseStore:
             [run_id, resolved_at],
         )
 
+    def refresh_statistics(self) -> None:
+        self.connection.refresh_statistics(
+            [f"raw.{name}" for name in self.contract.entities] + ["ops.load_log", "ops.rejected_rows"]
+        )
+
     def mark_archived(self, file_name: str, run_id: str | None, archived_to: Path) -> None:
         self.connection.execute(
             "UPDATE ops.load_log SET archived_to = ? WHERE file_name = ? AND run_id IS NOT DISTINCT FROM ?"
