@@ -37,7 +37,9 @@
 \endif
 CREATE ROLE :"analyst_role" NOLOGIN;
 
-CREATE DATABASE :"database" OWNER :"build_role";
+-- Text compares byte by byte ('C'), as DuckDB compares it: the latest version of a record and
+-- every ordered id come out the same on both targets, whatever the server's own locale.
+CREATE DATABASE :"database" OWNER :"build_role" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C';
 CREATE DATABASE :"dagster_database" OWNER :"build_role";
 
 -- Only the build and the analysts connect to the warehouse; nobody but the build to Dagster's.
