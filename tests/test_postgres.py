@@ -215,7 +215,7 @@ def test_the_sample_figures_on_postgres_as_an_analyst_reads_them(postgres_sample
 def test_the_analyst_role_reads_marts_and_nothing_else(postgres_sample_run, postgres):
     import psycopg
 
-    from orchestration.publish.postgres_access import confirm_analyst_access
+    from orchestration.publish.postgres import confirm_analyst_access
 
     assert postgres_sample_run.exit_code == 0, postgres_sample_run.output
     with postgres.connect(DATABASE) as build:
@@ -396,7 +396,7 @@ def write_second_drop(landing: Path) -> None:
 def test_duckdb_and_postgres_give_the_same_marts_for_a_second_drop(sample_run, postgres_sample_run, postgres, tmp_path):
     import psycopg
 
-    from orchestration.publish.postgres_access import AnalystAccessWrong, confirm_analyst_access
+    from orchestration.publish.postgres import AnalystAccessWrong, confirm_analyst_access
 
     assert sample_run.exit_code == 0 and postgres_sample_run.exit_code == 0
     # PostgreSQL: the sample's warehouse copied whole, so the sample's figures above stay as they are.
@@ -414,8 +414,13 @@ def test_duckdb_and_postgres_give_the_same_marts_for_a_second_drop(sample_run, p
     with cli_environment_restored():
         code, output = postgres.run(SECOND_DATABASE, pg_landing, tmp_path / "postgres" / "warehouse" / "cfa.duckdb")
     assert code == 0, output
-    with postgres.connect(SECOND_DATABASE, ANALYST) as analyst, pytest.raises(psycopg.errors.InsufficientPrivilege):
-        analyst.execute("SELECT count(*) FROM raw.audits")
+    # Published by swapping schemas: tonight's marts in, last night's kept aside, unreadable.
+    with postgres.connect(SECOND_DATABASE) as build:
+        schemas = {name for (name,) in build.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'marts%'").fetchall()}
+    assert schemas == {"marts", "marts_previous"}
+    for hidden in ("raw.audits", "marts_previous.fct_audit"):
+        with postgres.connect(SECOND_DATABASE, ANALYST) as analyst, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute(f"SELECT count(*) FROM {hidden}")
 
     # DuckDB: a copy of the sample run's build, with the same drop on top.
     duck_landing = tmp_path / "duckdb" / "landing"

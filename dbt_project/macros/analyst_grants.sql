@@ -3,9 +3,11 @@
     On PostgreSQL the build writes with its own role, and the analysts' role (CFA_ANALYST_ROLE,
     default cfa_analyst) reads the marts schema and nothing else: not raw (pseudonymised but
     row-level, with every version), not ops (file names, rejected values), not staging,
-    intermediate, reference or test_failures. Tables the build creates in marts are readable at
-    once through the build role's default privileges, so a rebuilt mart is never unreadable
-    mid-run; any other grant on the build's own schemas, made by hand, is taken back.
+    intermediate, reference or test_failures. The build makes its marts in marts_build, every
+    table there readable by the analysts' role from the moment it is made (the build role's
+    default privileges), but the schema itself is not: publishing renames it to marts and
+    grants the schema in one transaction (orchestration/publish/postgres.py). Any other grant on
+    the build's own schemas, made by hand, is taken back.
 
     DuckDB has no roles: its analysts read the published file, which publishing copies whole
     (orchestration/publish/), so there is nothing to grant. -#}
@@ -18,10 +20,10 @@
 
 {% macro postgres__grant_analyst_access() -%}
     {%- set analysts = adapter.quote(env_var('CFA_ANALYST_ROLE', 'cfa_analyst')) -%}
-    create schema if not exists marts;
-    grant usage on schema marts to {{ analysts }};
-    grant select on all tables in schema marts to {{ analysts }};
-    alter default privileges in schema marts grant select on tables to {{ analysts }};
+    {%- set marts_build = generate_schema_name('marts', none) -%}
+    create schema if not exists {{ marts_build }};
+    alter default privileges in schema {{ marts_build }} grant select on tables to {{ analysts }};
+    grant select on all tables in schema {{ marts_build }} to {{ analysts }};
     do $grants$
     declare
         other_schema text;
@@ -31,7 +33,9 @@
             where nspowner = current_user::regrole and nspname <> 'marts' and nspname not like 'pg\_%'
         loop
             execute format('revoke all on schema %I from public, %s', other_schema, {{ dbt.string_literal(analysts) }});
-            execute format('revoke all on all tables in schema %I from public, %s', other_schema, {{ dbt.string_literal(analysts) }});
+            if other_schema <> '{{ marts_build }}' then
+                execute format('revoke all on all tables in schema %I from public, %s', other_schema, {{ dbt.string_literal(analysts) }});
+            end if;
         end loop;
     end
     $grants$;

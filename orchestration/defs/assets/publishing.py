@@ -13,7 +13,7 @@ from orchestration.ops.keyring import fingerprint_of, mismatch_message
 from orchestration.ops.refusals import Refusal
 from orchestration.ops.retention import delete_expired_archive, retention_days
 from orchestration.publish.atomic import publish_warehouse
-from orchestration.publish.postgres_access import confirm_analyst_access
+from orchestration.publish.postgres import publish_marts
 from orchestration.warehouse_db import analyst_role, build_connection, describe_postgres, on_postgres
 
 
@@ -61,7 +61,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     its blocking tests (a failed build stops before this, leaving the last good warehouse)."""
     paths = warehouse.paths
     if on_postgres():
-        return _marts_confirmed_for_analysts(context, warehouse)
+        return _marts_published_on_postgres(context, warehouse)
     with warehouse_writer(context, paths, last_step=True):
         allowed_loss = check_history(paths.warehouse, paths.build_database)
         if allowed_loss:
@@ -74,12 +74,13 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(published))})
 
 
-def _marts_confirmed_for_analysts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """On PostgreSQL the marts schema is what analysts read: nothing to copy, but the analysts'
-    role must read every mart and nothing else before the run counts as published."""
+def _marts_published_on_postgres(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """On PostgreSQL the marts schema is what analysts read: the build's marts are swapped in for
+    it in one transaction, which commits only if the analysts' role then reads every mart and
+    nothing else."""
     role = analyst_role()
-    with warehouse_writer(context, warehouse.paths, last_step=True), build_connection(warehouse.paths, read_only=True) as connection:
-        access = confirm_analyst_access(connection, role)
+    with warehouse_writer(context, warehouse.paths, last_step=True), build_connection(warehouse.paths) as connection:
+        access = publish_marts(connection, role)
     where = describe_postgres()
     context.log.info(f"published: {len(access.readable_marts)} mart(s) in schema marts of {where}, readable by role {role} and nothing else")
     return dg.MaterializeResult(
