@@ -85,6 +85,7 @@ settings:
 	@echo "CFA_ENV=$(CFA_ENV)"
 	@echo "CFA_LANDING_DIR=$(CFA_LANDING_DIR)"
 	@echo "CFA_WAREHOUSE=$(CFA_WAREHOUSE)"
+	@echo "CFA_TARGET=$(if $(CFA_TARGET),$(CFA_TARGET),duckdb)$(if $(filter postgres,$(CFA_TARGET)), (PostgreSQL: $(PGUSER)@$(PGHOST):$(PGPORT)/$(PGDATABASE)),)"
 	@echo "CFA_PSEUDONYMISATION_KEY=$(if $(CFA_PSEUDONYMISATION_KEY),$(if $(filter $(DEVELOPMENT_KEY),$(CFA_PSEUDONYMISATION_KEY)),(the development key),(set)),(not set))"
 
 clean:
