@@ -475,3 +475,31 @@ def test_an_unknown_target_is_refused_before_anything_runs(workspace, tmp_path, 
         code, output = run_cli(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)], tmp_path)
     assert code == 2
     assert not workspace.build_database.exists()
+
+
+DUCKDB_ONLY = [
+    r"\blist_\w+\s*\(", r"\bregexp_matches\s*\(", r"\bstrftime\s*\(", r"\bstrptime\s*\(", r"\bany_value\s*\(",
+    r"\barg_(max|min)\s*\(", r"\bgroup\s+by\s+all\b", r"\border\s+by\s+all\b", r"::", r"\bmedian\s*\(",
+    r"\bepoch(_ms)?\s*\(", r"\bstruct_\w+\s*\(", r"\bdate_diff\s*\(", r"\bdatediff\s*\(", r"\bifnull\s*\(",
+    r"\bcount_if\s*\(", r"\bbool_(and|or)\s*\(", r"\bstring_split\s*\(", r"\bcontains\s*\(", r"\bhugeint\b",
+    r"\bqualify\b", r"\bexclude\s*\(", r"\bstrlen\s*\(",
+]
+
+
+def test_models_use_no_duckdb_only_sql_outside_dispatched_macros():
+    """Every model, test and macro runs on PostgreSQL too: SQL only DuckDB knows belongs in an
+    adapter-dispatched macro (duckdb__name), never in the project's shared SQL."""
+    import re
+
+    project = REPO_ROOT / "dbt_project"
+    found = []
+    for path in sorted([*project.glob("models/**/*.sql"), *project.glob("tests/**/*.sql"), *project.glob("macros/**/*.sql")]):
+        text = path.read_text()
+        # Adapter-specific macros are where dialects may differ.
+        text = re.sub(r"{%-?\s*macro\s+(duckdb|postgres)__.*?{%-?\s*endmacro\s*-?%}", "", text, flags=re.S)
+        # Jinja (dbt's own cross-database macros, dollar-quoted PostgreSQL blocks aside) and comments are not SQL here.
+        text = re.sub(r"{#.*?#}|{{.*?}}|{%.*?%}|--[^\n]*", "", text, flags=re.S)
+        for pattern in DUCKDB_ONLY:
+            for match in re.finditer(pattern, text, flags=re.I):
+                found.append(f"{path.relative_to(project)}: {match.group(0)}")
+    assert found == []
