@@ -469,12 +469,19 @@ def test_the_loader_speaks_both_placeholder_styles():
     )
 
 
-def test_an_unknown_target_is_refused_before_anything_runs(workspace, tmp_path, monkeypatch):
+def test_an_unknown_target_is_refused_and_file_commands_refuse_on_postgres(workspace, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CFA_TARGET", "oracle")
     with cli_environment_restored():
-        code, output = run_cli(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)], tmp_path)
-    assert code == 2
+        code, _ = run_cli(["run", "--landing", str(workspace.landing_dir), "--warehouse", str(workspace.warehouse)], tmp_path)
+    assert code == 2 and "CFA_TARGET='oracle' is not one of duckdb, postgres" in capsys.readouterr().err
     assert not workspace.build_database.exists()
+    # backup, restore and rekey copy DuckDB files: on PostgreSQL they say what to do instead.
+    monkeypatch.setenv("CFA_TARGET", "postgres")
+    for command in (["backup", str(tmp_path / "backups")], ["rekey"], ["restore", str(tmp_path / "cfa-backup-x")]):
+        with cli_environment_restored():
+            code, _ = run_cli([*command, "--warehouse", str(workspace.warehouse)], tmp_path)
+        assert code == 2 and "see docs/deployment.md" in capsys.readouterr().err, command
+    assert not (tmp_path / "backups").exists()
 
 
 DUCKDB_ONLY = [
