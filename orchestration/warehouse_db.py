@@ -6,7 +6,7 @@ publishing renames a copy over the file analysts open (orchestration/publish/). 
 server database, connected to through libpq's usual variables (PGHOST, PGPORT, PGDATABASE,
 PGUSER, PGPASSWORD, or a ~/.pgpass file), in which ingestion and dbt write with the build's role
 and analysts read the `marts` schema through their own role (docs/deployment.md). There is no
-file to publish there: the marts are what analysts read, guarded by grants.
+file to publish there: publishing swaps the build's marts schema in (orchestration/publish/postgres.py).
 
 Ingestion, the Great Expectations re-check, the error report and the run summary talk to the
 build database through `WarehouseConnection`: SQL written once with `?` placeholders (and
@@ -98,11 +98,6 @@ def _to_psycopg(sql: str) -> str:
     return _TOKENS.sub(replace, sql)
 
 
-# Column types as the loader's DDL writes them (DuckDB's names) and what PostgreSQL calls them.
-def postgres_type(kind: str) -> str:
-    return re.sub(r"\bVARCHAR\b", "TEXT", kind)
-
-
 class Rows:
     """A PostgreSQL result held in memory, with the parts of DuckDB's relation the callers use."""
 
@@ -173,9 +168,6 @@ class WarehouseConnection:
         self.execute("COMMIT")
 
     # -- what differs ------------------------------------------------------------------------
-    def column_type(self, kind: str) -> str:
-        return kind if self.dialect == DUCKDB else postgres_type(kind)
-
     def table_exists(self, schema: str, table: str) -> bool:
         return self.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]

@@ -37,6 +37,10 @@ from tests.conftest import (
     write_csv,
 )
 
+# One server and one PostgreSQL run for the whole module: under pytest-xdist with --dist
+# loadgroup its tests stay on one worker rather than each worker starting its own.
+pytestmark = pytest.mark.xdist_group("postgres")
+
 BUILD_ROLE, ANALYST_GROUP, ANALYST = "cfa_build", "cfa_analyst", "analyst_jo"
 DATABASE, SECOND_DATABASE = "cfa", "cfa_second"
 DAGSTER_VARIANT = REPO_ROOT / "deploy" / "postgres"
