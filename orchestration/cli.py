@@ -344,7 +344,13 @@ def command_validate(args: argparse.Namespace) -> int:
     # Values accepted from the files given so far; the warehouse is asked about the rest.
     known: dict[tuple[str, str], set[str]] = {}
     paths = warehouse_paths(warehouse=args.warehouse)
-    connection = duckdb.connect(str(paths.warehouse), read_only=True) if paths.warehouse.exists() else None
+    # Raw lives in the build database: the published warehouse holds what analysts use.
+    connection = None
+    if paths.build_database.exists():
+        try:
+            connection = duckdb.connect(str(paths.build_database), read_only=True)
+        except duckdb.Error as error:
+            print(f"note: references checked against the files given only: the build database is busy ({error})")
     store = WarehouseStore(connection, contract) if connection else None
 
     def known_references(entity, cells) -> dict[str, set[str]]:
