@@ -78,6 +78,7 @@ def _print_run_summary(paths, run_id: str) -> None:
             print(f"    {test_name} ({place}): {failing_row or 'no rows kept'}")
     print(f"  error report:             {paths.error_report}")
     print(f"  warehouse:                {paths.warehouse}")
+    print(f"  exports (Parquet, CSV):   {paths.warehouse.parent / 'exports'}")
     print(f"  archived files:           {paths.archive_dir}")
 
 
@@ -146,6 +147,9 @@ def _execute_nightly_job(
         # Inside a step Dagster's handler takes SIGTERM and SIGINT alike and fails the step.
         return _stopped(instance, run_id, "SIGTERM or SIGINT")
     _print_run_summary(paths, result.run_id)
+    from orchestration.quality.run_report import quality_gate_lines
+
+    print("\n".join(quality_gate_lines(result)) or "  quality gates:            not reached")
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         reasons = {
