@@ -1,4 +1,5 @@
-"""`cfa`: run the warehouse, write the sample drop, validate extracts, regenerate contract files."""
+"""`cfa`: run the warehouse, write the sample drop, validate extracts, regenerate contract files,
+export disclosure-controlled figures."""
 
 from __future__ import annotations
 
@@ -395,6 +396,24 @@ def command_contract(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_export(args: argparse.Namespace) -> int:
+    """The disclosure-controlled figures a performance team sends beyond the council."""
+    from orchestration.export.disclosure import DisclosureError
+    from orchestration.export.feed import FeedError, write_feed
+
+    warehouse = warehouse_paths(warehouse=args.warehouse).warehouse
+    try:
+        feed = write_feed(warehouse, args.la, args.period, Path(args.out).resolve())
+    except (FeedError, DisclosureError) as error:
+        print(f"cfa export: {error}; nothing was written.", file=sys.stderr)
+        return 2
+    for path in feed.files:
+        print(path)
+    hidden = sum(feed.suppressed.values())
+    print(f"cfa export: {feed.period} for {', '.join(feed.councils)}: {hidden} cell(s) suppressed (see {feed.folder / 'README.md'})")
+    return 0
+
+
 def command_prepare(args: argparse.Namespace) -> int:
     """Parse the dbt project into the manifest dagster-dbt loads its assets from."""
     from orchestration.defs.resources import dbt_project
@@ -503,6 +522,15 @@ def build_parser() -> argparse.ArgumentParser:
     contract = commands.add_parser("contract", help="regenerate docs, suites, seeds and dbt sources from the contract")
     contract.add_argument("--check", action="store_true", help="only report files that are out of date")
     contract.set_defaults(handler=command_contract)
+
+    export = commands.add_parser(
+        "export", help="write a council's disclosure-controlled figures for a quarter (DfE convention: 1-5 suppressed)"
+    )
+    export.add_argument("--la", required=True, help="3-digit DfE local authority code; several joined by commas, or 'all', are summed and rounded to 10")
+    export.add_argument("--period", required=True, help="the quarter, like '2022-23 Q2'")
+    export.add_argument("--out", required=True, help="folder to write the CSV files and README into")
+    _add_warehouse_argument(export)
+    export.set_defaults(handler=command_export)
 
     prepare = commands.add_parser("prepare", help="parse the dbt project (the manifest Dagster loads)")
     prepare.set_defaults(handler=command_prepare)
