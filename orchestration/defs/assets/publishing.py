@@ -76,7 +76,7 @@ def _run_started_at(context: dg.AssetExecutionContext) -> dt.datetime:
     return dt.datetime.fromtimestamp(started, dt.timezone.utc).replace(tzinfo=None)
 
 
-@dg.multi_asset(specs=[PUBLISHED_WAREHOUSE, PUBLISHED_EXPORTS], pool=WAREHOUSE_POOL, name="published_warehouse")
+@dg.multi_asset(specs=[PUBLISHED_WAREHOUSE, PUBLISHED_EXPORTS], pool=WAREHOUSE_POOL, name="published__warehouse")
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The warehouse analysts query and its exports, written beside the old ones from a build
     that passed its blocking tests and quality gates, then switched in (a failed build or gate
