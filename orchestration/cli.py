@@ -347,10 +347,15 @@ def command_validate(args: argparse.Namespace) -> int:
     referenced_fields = {(ref.entity, ref.field) for entity in contract.entities.values() for ref in entity.references}
     known: dict[tuple[str, str], set[str]] = {}
     paths = warehouse_paths(warehouse=args.warehouse)
-    if paths.warehouse.exists():
-        with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
-            store = WarehouseStore(connection, contract)
-            known = {(entity, field): store.known_values(entity, field) for entity, field in referenced_fields}
+    # Records loaded before live in the build database's raw history (the published warehouse
+    # holds the marts only); while a run writes it, only the files given are checked.
+    if paths.build_database.exists():
+        try:
+            with duckdb.connect(str(paths.build_database), read_only=True) as connection:
+                store = WarehouseStore(connection, contract)
+                known = {(entity, field): store.known_values(entity, field) for entity, field in referenced_fields}
+        except duckdb.IOException:
+            print(f"note: {paths.build_database} is in use by a run: references are checked against the files given only")
 
     files = [Path(name) for name in args.files]
     problems = 0

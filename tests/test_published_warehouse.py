@@ -187,3 +187,22 @@ def test_switching_the_exports_folder_keeps_the_one_before_and_clears_the_rest(t
         switch_folder(folder, link)
         assert (link / "manifest.json").read_text() == str(number)
     assert sorted(path.name for path in (tmp_path / ".exports").iterdir()) == ["2", "3"]
+
+
+def test_validate_checks_references_against_the_builds_history_not_the_marts_only_warehouse(sample_run, tmp_path, capsys):
+    from orchestration import cli
+    from tests.conftest import ACTIVITY_HEADER, write_csv
+
+    with duckdb.connect(str(sample_run.paths.build_database), read_only=True) as build:
+        [(known_audit,)] = build.execute("SELECT min(audit_id) FROM raw.audits").fetchall()
+    activities = write_csv(tmp_path, "audit_activities_2022-08-31.csv", ACTIVITY_HEADER, [
+        ["NEW-1", known_audit, "audit", "Team Manager", "S1", "2022-08-01", "Good"],
+        ["NEW-2", "NO-SUCH-AUDIT", "audit", "Team Manager", "S1", "2022-08-01", "Good"],
+    ])
+
+    code = cli.main(["validate", str(activities), "--warehouse", str(sample_run.paths.warehouse)])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    flagged = [line for line in lines if " row " in line]
+    assert len(flagged) == 1 and flagged[0].startswith(f"{activities.name} row 3, audit_id:"), lines
