@@ -18,6 +18,7 @@ facts as (
 
 select
     mart.*,
+    least(mart.activity_count, mart.final_subsection_grade_count) as smallest_count,
     facts.audit_id is not null as held_back_in_facts
 
 from mart

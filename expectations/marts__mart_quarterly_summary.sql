@@ -83,6 +83,7 @@ active_facts as (
 
 select
     mart.*,
+    least(mart.case_file_audits_completed, mart.audit_activities, mart.inadequate_count, mart.targeted_audits, mart.targeted_audit_children, mart.actions_raised, mart.actions_completed) as smallest_count,
     left(mart.fiscal_year, 4) || '-' || lpad(cast((try_cast(left(mart.fiscal_year, 4) as integer) + 1) % 100 as varchar), 2, '0')
         as fiscal_year_from_its_start,
     mart.fiscal_year || ' Q' || cast(mart.fiscal_quarter as varchar) as quarter_label_from_its_parts,

@@ -106,7 +106,10 @@ class _Gates:
             site_config={
                 "class_name": "SiteBuilder",
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_folder)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
+                # The validation pages show each expectation beside its result: no separate suite pages.
+                "site_section_builders": {"expectations": "0", "profiling": "0"},
+                "show_how_to_buttons": False,
             },
         )
         self.source = self.context.data_sources.add_pandas("marts")
