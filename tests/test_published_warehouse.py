@@ -206,3 +206,21 @@ def test_validate_checks_references_against_the_builds_history_not_the_marts_onl
     assert code == 1
     flagged = [line for line in lines if " row " in line]
     assert len(flagged) == 1 and flagged[0].startswith(f"{activities.name} row 3, audit_id:"), lines
+
+
+def test_a_real_exports_folder_where_the_link_belongs_is_moved_aside_once(tmp_path):
+    """As after copying the warehouse's folder without its links."""
+    from orchestration.publish.atomic import switch_folder
+
+    link = tmp_path / "exports"
+    link.mkdir()
+    (link / "manifest.json").write_text("copied")
+    new = tmp_path / ".exports" / "2"
+    new.mkdir(parents=True)
+    (new / "manifest.json").write_text("new")
+
+    switch_folder(new, link)
+
+    assert link.is_symlink() and (link / "manifest.json").read_text() == "new"
+    [aside] = [folder for folder in (tmp_path / ".exports").iterdir() if folder != new]
+    assert (aside / "manifest.json").read_text() == "copied"

@@ -25,9 +25,12 @@ def switch_folder(new_folder: Path, link: Path) -> None:
     before is kept until the next switch (a reader part-way through it can finish); any other
     folder beside `new_folder` (older ones, or one a crashed run left half-written) is deleted."""
     link.parent.mkdir(parents=True, exist_ok=True)
-    if link.exists() and not link.is_symlink():
-        raise FileExistsError(f"{link} is a real folder, not the link publishing switches: move it away and run again")
     previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():
+        # A real folder where the link belongs (copied without its links, say): move it aside
+        # once, as the previous generation; from now on the switch is one rename.
+        previous = new_folder.parent / f"{link.name}-moved-aside-{new_folder.name}"
+        os.replace(link, previous)
     staged_link = link.with_name(f".{link.name}.switching")
     staged_link.unlink(missing_ok=True)
     staged_link.symlink_to(os.path.relpath(new_folder, link.parent))

@@ -191,6 +191,8 @@ def publish(paths: WarehousePaths, build_started_at: dt.datetime, run_id: str | 
     if not build.exists():
         raise FileNotFoundError(f"nothing to publish: {build} does not exist")
     _keep_private(build.parent)
+    with duckdb.connect(str(build)) as connection:
+        connection.execute("CHECKPOINT")  # everything in the file itself, nothing left in a WAL
     # Same base name as the warehouse: DuckDB names a file's catalog after it.
     staging = paths.warehouse.parent / ".publishing"
     shutil.rmtree(staging, ignore_errors=True)
