@@ -87,12 +87,13 @@ def _copy_table(
     connection.execute(f"CREATE TABLE {target} ({definitions})")
     listed = ", ".join(_identifier(name) for name, *_ in columns)
     connection.execute(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM build.{target}")
+    # dbt's folded YAML descriptions end in a newline: a BI tool shows the text alone.
     if table_comment:
-        connection.execute(f"COMMENT ON TABLE {target} IS {_literal(table_comment)}")
+        connection.execute(f"COMMENT ON TABLE {target} IS {_literal(table_comment.strip())}")
     for name, _, _, comment in columns:
         comment = (column_comments or {}).get(name) or comment
         if comment:
-            connection.execute(f"COMMENT ON COLUMN {target}.{_identifier(name)} IS {_literal(comment)}")
+            connection.execute(f"COMMENT ON COLUMN {target}.{_identifier(name)} IS {_literal(comment.strip())}")
     return connection.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
 
 

@@ -72,11 +72,9 @@ def gated_marts() -> list[str]:
 def expectation_parameters(contract: Contract) -> dict[str, list]:
     grades = contract.categories["grade"].values
     areas = contract.categories["practice_area"].values
+    # A code and its label together, as the batches join them: a valid code with another's label fails.
     return {
-        "grade_codes": [int(value.code) for value in grades],
-        "grade_labels": [value.label for value in grades],
         "grades": [f"{value.code} {value.label}" for value in grades],
-        "practice_area_codes": [value.code for value in areas],
         "practice_areas": [f"{value.code} {value.label}" for value in areas],
         "grades_per_quarter": [len(grades)],
         "practice_areas_per_quarter": [len(areas)],
