@@ -1,4 +1,5 @@
-"""`cfa`: run the warehouse, write the sample drop, validate extracts, regenerate contract files."""
+"""`cfa`: run the warehouse, write the sample drop, validate extracts, regenerate contract files,
+export disclosure-controlled figures."""
 
 from __future__ import annotations
 
@@ -79,6 +80,7 @@ def _print_run_summary(paths, run_id: str) -> None:
             print(f"    {test_name} ({place}): {about}{failing_row or 'no rows kept'}")
     print(f"  error report:             {paths.error_report}")
     print(f"  warehouse:                {paths.warehouse}")
+    print(f"  exports (Parquet, CSV):   {paths.warehouse.parent / 'exports'}")
     print(f"  archived files:           {paths.archive_dir}")
 
 
@@ -147,6 +149,9 @@ def _execute_nightly_job(
         # Inside a step Dagster's handler takes SIGTERM and SIGINT alike and fails the step.
         return _stopped(instance, run_id, "SIGTERM or SIGINT")
     _print_run_summary(paths, result.run_id)
+    from orchestration.quality.run_report import quality_gate_lines
+
+    print("\n".join(quality_gate_lines(result)) or "  quality gates:            not reached")
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         reasons = {
@@ -349,8 +354,8 @@ def command_validate(args: argparse.Namespace) -> int:
     if paths.build_database.exists():
         try:
             connection = duckdb.connect(str(paths.build_database), read_only=True)
-        except duckdb.Error as error:
-            print(f"note: references checked against the files given only: the build database is busy ({error})")
+        except duckdb.IOException:
+            print(f"note: {paths.build_database} is in use by a run: references are checked against the files given only")
     store = WarehouseStore(connection, contract) if connection else None
 
     def known_references(entity, cells) -> dict[str, set[str]]:
@@ -404,6 +409,24 @@ def command_contract(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in write_generated_files():
         print(f"wrote {path}")
+    return 0
+
+
+def command_export(args: argparse.Namespace) -> int:
+    """The disclosure-controlled figures a performance team sends beyond the council."""
+    from orchestration.export.disclosure import DisclosureError
+    from orchestration.export.feed import FeedError, write_feed
+
+    warehouse = warehouse_paths(warehouse=args.warehouse).warehouse
+    try:
+        feed = write_feed(warehouse, args.la, args.period, Path(args.out).resolve())
+    except (FeedError, DisclosureError) as error:
+        print(f"cfa export: {error}; nothing was written.", file=sys.stderr)
+        return 2
+    for path in feed.files:
+        print(path)
+    hidden = sum(feed.suppressed.values())
+    print(f"cfa export: {feed.period} for {', '.join(feed.councils)}: {hidden} cell(s) suppressed (see {feed.folder / 'README.md'})")
     return 0
 
 
@@ -515,6 +538,15 @@ def build_parser() -> argparse.ArgumentParser:
     contract = commands.add_parser("contract", help="regenerate docs, suites, seeds and dbt sources from the contract")
     contract.add_argument("--check", action="store_true", help="only report files that are out of date")
     contract.set_defaults(handler=command_contract)
+
+    export = commands.add_parser(
+        "export", help="write a council's disclosure-controlled figures for a quarter (DfE convention: 1-5 suppressed)"
+    )
+    export.add_argument("--la", required=True, help="3-digit DfE local authority code; several joined by commas, or 'all', are summed and rounded to 10")
+    export.add_argument("--period", required=True, help="the quarter, like '2022-23 Q2'")
+    export.add_argument("--out", required=True, help="folder to write the CSV files and README into")
+    _add_warehouse_argument(export)
+    export.set_defaults(handler=command_export)
 
     prepare = commands.add_parser("prepare", help="parse the dbt project (the manifest Dagster loads)")
     prepare.set_defaults(handler=command_prepare)
