@@ -152,7 +152,7 @@ def moderation_chart(figures: ReportFigures) -> Markup:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("grading:N", title=None, sort=names),
+            y=alt.Y("grading:N", title="Grade moderated", sort=names),
             x=alt.X("sum(count):Q", title="Grades changed by moderation", scale=alt.Scale(domain=[0, most]), axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color("direction:N", title="Moderation changed it", sort=directions, scale=alt.Scale(domain=directions, range=list(DIRECTION_COLOURS.values()))),
             order=alt.Order("direction:N", sort="descending"),
