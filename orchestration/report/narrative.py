@@ -56,7 +56,8 @@ def _months_between(figures: ReportFigures, writer: FigureWriter) -> Markup:
 def headline(figures: ReportFigures, writer: FigureWriter, overall_percent: dict[int, int]) -> list[Markup]:
     sentences = []
     audits = figures.audits
-    sentence = Markup("So far in {}, our case file audit programme has completed {} case file {} {}").format(
+    opening = "So far in {}, our case file audit programme has completed" if figures.fiscal_quarter < 4 else "In {}, our case file audit programme completed"
+    sentence = Markup(opening + " {} case file {} {}").format(
         period_phrase(figures, writer), writer.count("audits", audits), plural(audits, "audit"), _months_between(figures, writer)
     )
     if figures.activities == 3 * audits:
