@@ -416,6 +416,35 @@ def test_a_council_or_quarter_without_audits_is_a_clear_refusal(sample_run, tmp_
         assert not out.exists()
 
 
+def test_actions_are_counted_as_they_stood_at_each_quarters_end(sample_run):
+    """The summary mart's actions, recounted in Python from the facts for every quarter of the
+    sample: an action completed after a quarter's end was open at it, and overdue if due before."""
+    with duckdb.connect(str(sample_run.paths.warehouse), read_only=True) as connection:
+        actions = connection.execute(
+            "SELECT raised_date, due_date, completed_date FROM marts.fct_audit_action WHERE la_code = ? AND action_status <> 'cancelled'",
+            [LA_CODE],
+        ).fetchall()
+        rows = _rows(connection, "SELECT * FROM marts.mart_summary_year_to_date_by_quarter WHERE la_code = ? ORDER BY quarter_label", [LA_CODE])
+    as_at = rows[0]["figures_as_at"]
+    completed_later = 0
+    for row in rows:
+        on = min(row["period_end_date"], as_at)
+        raised = [a for a in actions if a[0] <= on]
+        this_year = [a for a in raised if a[0] >= row["period_start_date"]]
+        earlier = [a for a in raised if a[0] < row["period_start_date"]]
+        is_open = lambda action: action[2] is None or action[2] > on  # noqa: E731
+        expected = (
+            on, len(this_year), sum(not is_open(a) for a in this_year), sum(is_open(a) for a in this_year),
+            sum(is_open(a) and a[1] < on for a in this_year), sum(is_open(a) for a in earlier), sum(is_open(a) and a[1] < on for a in earlier),
+        )
+        assert tuple(row[c] for c in (
+            "actions_as_at", "actions_raised", "actions_completed", "actions_open", "actions_overdue", "earlier_actions_open", "earlier_actions_overdue",
+        )) == expected, row["quarter_label"]
+        completed_later += sum(a[2] is not None and a[2] > on for a in this_year)
+    assert completed_later > 0  # the sample has actions completed after a quarter's end: the case is exercised
+    assert rows[-1]["quarter_label"] == PERIOD and rows[-1]["actions_as_at"] == as_at < rows[-1]["period_end_date"]
+
+
 def _png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
