@@ -163,6 +163,7 @@ def _execute_nightly_job(
         print(f"\ncfa run: the run failed (run id {result.run_id}; failed steps: {', '.join(failed)}){reason}", file=sys.stderr)
         return 1
     print(f"\nRun {result.run_id} succeeded.")
+    _print_reports(result)
     return 0
 
 
@@ -399,6 +400,25 @@ def command_validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def command_report(args: argparse.Namespace) -> int:
+    """The quarterly executive summary for a council and quarter, from the published marts."""
+    from orchestration.report import write_report
+
+    paths = warehouse_paths(warehouse=args.warehouse)
+    print(write_report(paths.warehouse, args.la, args.period, args.out, args.format, args.council_name))
+    return 0
+
+
+def _print_reports(result) -> None:
+    """Where the run wrote the executive summaries (make run prints the sample's)."""
+    from orchestration.defs.assets.report import REPORT_KEY
+
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == REPORT_KEY:
+            for path in str(event.materialization.metadata["paths"].value).splitlines():
+                print(f"Executive summary: {path}")
+
+
 def command_contract(args: argparse.Namespace) -> int:
     from orchestration.contract_outputs import stale_generated_files, write_generated_files
 
@@ -534,6 +554,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+")
     validate.add_argument("--warehouse", help="warehouse whose audits and activities references may point to")
     validate.set_defaults(handler=command_validate)
+
+    report = commands.add_parser(
+        "report", help="write the quarterly executive summary of a council's financial year to date, from the published marts"
+    )
+    report.add_argument("--la", required=True, metavar="CODE", help="the council's 3-digit DfE local authority code, like 885")
+    report.add_argument(
+        "--period", required=True, metavar="LABEL", help="the quarter the year to date runs to, like '2022-23 Q2' (April to September 2022)"
+    )
+    _add_warehouse_argument(report)
+    report.add_argument("--out", metavar="FILE", help="where to write it (default: reports/ beside the warehouse)")
+    report.add_argument("--format", choices=["html", "pdf"], default="html", help="html (default; self-contained) or pdf (A4)")
+    report.add_argument("--council-name", help="the council's name for the heading, e.g. 'Worcestershire Children First'")
+    report.set_defaults(handler=command_report)
 
     contract = commands.add_parser("contract", help="regenerate docs, suites, seeds and dbt sources from the contract")
     contract.add_argument("--check", action="store_true", help="only report files that are out of date")
