@@ -350,7 +350,7 @@ def test_generated_edge_cases_hide_every_count_from_1_to_5_and_none_can_be_recov
         "908": [0, 40, 27, 1],
     }
     councils = [_council(code, rng, q2) for code, q2 in designed.items()]
-    councils += [_council(f"9{10 + n}", rng, small=n % 2 == 0) for n in range(8)]
+    councils += [_council(f"9{10 + n}", rng, small=n % 2 == 0) for n in range(6)]
     warehouse = tmp_path / "edge" / "cfa.duckdb"
     warehouse.parent.mkdir()
     _write_warehouse(warehouse, sample_run.paths.warehouse, councils)

@@ -164,6 +164,8 @@ def write_published_warehouse(
     tables: dict[str, int] = {}
     with duckdb.connect(str(target)) as connection:
         connection.execute(f"ATTACH {_literal(str(build_database))} AS build (READ_ONLY)")
+        # One transaction: hundreds of comments, each its own commit, would each reach the disk.
+        connection.execute("BEGIN TRANSACTION")
         for schema in PUBLISHED_SCHEMAS:
             connection.execute(f"CREATE SCHEMA {schema}")
         marts = connection.execute(
@@ -175,6 +177,7 @@ def write_published_warehouse(
             if _has_table(connection, "build", "ops", table):
                 tables[f"ops.{table}"] = _copy_table(connection, "ops", table, description, columns)
         tables[f"ops.{BUILD_INFO_TABLE}"] = _write_build_info(connection, build_started_at, run_id)
+        connection.execute("COMMIT")
         connection.execute("DETACH build")
         connection.execute("CHECKPOINT")
     return tables
