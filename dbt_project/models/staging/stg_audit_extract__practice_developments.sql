@@ -19,11 +19,9 @@ versions as (
         source_row,
         loaded_at,
         extract_date,
+        {{ is_delivered_flat_v1('source') }} as is_delivered_flat_v1,
         {{ is_marked_deleted('source.deleted') }} as is_marked_deleted,
-        row_number() over (
-            partition by development_id
-            order by {{ newest_version_first() }}
-        ) as version_number
+        {{ version_numbers(['development_id']) }}
 
     from source
 
@@ -41,6 +39,6 @@ select
     loaded_at
 
 from versions
-where version_number = 1
+where {{ is_current_version() }}
     and not is_marked_deleted
-    and not {{ retired_by_full_extract('practice_developments', 'versions', source('audit_extract', 'practice_developments'), la_code_column='la_code') }}
+    and not {{ retired_by_full_extract('practice_developments', 'versions', source('audit_extract', 'practice_developments')) }}
