@@ -26,13 +26,8 @@ REFERENCE_SEEDS = {
     "practice_areas": ("practice_area", "practice_area"),
     "service_areas": ("service_area", "service_area"),
     "activity_types": ("activity_type", "activity_type"),
-    # The child's characteristics as stored (contract v2): the equality marts' breakdowns.
-    "age_bands": ("age_band", "age_band"),
-    "sexes": ("sex", "sex"),
-    "ethnic_groups": ("ethnic_group", "ethnic_group"),
-    "disabilities": ("disability", "disability"),
-    "child_statuses": ("child_status", "child_status"),
 }
+CHARACTERISTICS_SEED = "child_characteristics"
 
 def _csv_text(header: list[str], rows: list[list[object]]) -> str:
     buffer = io.StringIO()
@@ -66,11 +61,35 @@ def _seed_files(contract: Contract) -> dict[Path, str]:
         for category in contract.categories.values()
         for key, code in category.accepted.items()
     )
+    files[SEEDS_DIR / f"{CHARACTERISTICS_SEED}.csv"] = _characteristics_seed(contract)
     aliases = _csv_text(["category", "match_key", "code"], alias_rows)
     files[SEEDS_DIR / "category_aliases.csv"] = aliases
     # dbt unit tests must be given every input, the seed included: they get the same rows.
     files[DBT_PROJECT_DIR / "tests" / "fixtures" / "category_aliases_for_unit_tests.csv"] = aliases
     return files
+
+
+def child_characteristics(contract: Contract) -> list[str]:
+    """The categories of the child's characteristics as stored: the audits' category fields new in
+    v2, each in its stored (degraded) form, in the contract's order."""
+    audits = contract.entities["audits"]
+    return [
+        f.degrade_category if f.is_degraded else f.category
+        for f in audits.fields
+        if f.since > 1 and f.stored_type == "category"
+    ]
+
+
+def _characteristics_seed(contract: Contract) -> str:
+    """Every value of every characteristic: what the equality marts break grades down by."""
+    rows = [
+        [name, name.replace("_", " ").capitalize(), position, value.code, value.label, value.sort_order,
+         "" if value.from_age is None else value.from_age]
+        for position, name in enumerate(child_characteristics(contract), start=1)
+        for value in contract.categories[name].values
+    ]
+    header = ["characteristic", "characteristic_name", "characteristic_order", "value_code", "value_name", "value_order", "from_age"]
+    return _csv_text(header, rows)
 
 
 def _suite_files(contract: Contract) -> dict[Path, str]:

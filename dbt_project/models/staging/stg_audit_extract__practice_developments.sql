@@ -21,7 +21,12 @@ versions as (
         extract_date,
         {{ is_delivered_flat_v1('source') }} as is_delivered_flat_v1,
         {{ is_marked_deleted('source.deleted') }} as is_marked_deleted,
-        {{ version_numbers(['development_id']) }}
+        -- Practice developments carry la_code in every version, and nothing names them by id
+        -- alone: a development is always its council's la_code and development_id.
+        row_number() over (
+            partition by la_code, development_id
+            order by {{ newest_version_first() }}
+        ) as version_number
 
     from source
 
@@ -39,6 +44,6 @@ select
     loaded_at
 
 from versions
-where {{ is_current_version() }}
+where version_number = 1
     and not is_marked_deleted
     and not {{ retired_by_full_extract('practice_developments', 'versions', source('audit_extract', 'practice_developments')) }}
