@@ -138,11 +138,11 @@ def _versions_section(contract: Contract) -> list[str]:
     lines = ["## Versions", ""]
     lines += [f"- **v{v.version}.** {v.summary}" for v in contract.versions]
     newer = [v for v in contract.versions if v.version > 1]
-    words = ", ".join(f"`{v.file_name_word}` (v{v.version})" for v in newer if v.file_name_word)
+    words = " or ".join(f"`{v.file_name_word}` (v{v.version})" for v in newer if v.file_name_word)
     lines += [
         "",
         "Every version loads, side by side in one warehouse. A file follows the newest version one of",
-        "whose new fields (marked *new in v2* below) it has a column for, or whose word its name holds:",
+        "whose new fields (marked *new in v2* below) it has a column for, or whose word its name holds,",
         f"{words}, as in `audits_v2_2023-04-05.csv`. Otherwise it is a v1 file. `ops.load_log` shows each",
         "file's `contract_version`.",
         "",
@@ -158,11 +158,12 @@ def _versions_section(contract: Contract) -> list[str]:
         "  The codes are those of the local authorities seed (`seeds/local_authorities.csv`, DfE's three-digit",
         "  codes). The load log names such a file `885/audits_2023-04-05.csv`, and it is archived in `885/`.",
         "- **Flat files.** A file in the landing folder itself loads as before. A v2 file names each",
-        "  row's council. A v1 file's activities, grades and actions, which carry no `la_code`, belong to the",
-        "  council of the audit they name (grades: of the activity), its current version; if several councils",
-        "  hold that `audit_id`, to the one whose audit was delivered flat by v1, else the lowest code. Delivered",
-        "  flat by v1, a record is its key alone (a one-council warehouse): an audit re-sent under a",
-        "  corrected `la_code` moves to it.",
+        "  row's council. A flat v1 file's activities and actions, which carry no `la_code`, belong to the",
+        "  council of the newest delivered version of the audit they name by `audit_id` (a grade: of its",
+        "  activity, the same way), and refer to an audit of any council. Delivered flat by v1, an audit,",
+        "  activity, grade or action is its key alone, as in a one-council warehouse: an audit re-sent",
+        "  under a corrected `la_code` moves to it. To deliver for several councils flat, use v2 files",
+        "  (an audits file with none of the child's characteristics says so by `v2` in its name).",
         "- **Anything else** (a subfolder named by no council's code, a folder inside a council's folder):",
         "  each file there is rejected whole (`rejected_file`, with the reason) and archived; a folder of no",
         "  council that holds nothing is named in the run's log.",
@@ -231,8 +232,8 @@ def _docs(contract: Contract) -> str:
         "  extract: every record of its entity that it no longer holds, and whose current version is",
         "  older, is retired, council by council. In a council's folder it covers that council; flat,",
         "  the councils whose rows it holds; a flat v1 file of activities, grades or actions (which",
-        "  carry no `la_code`) covers the whole entity. A full extract with any rejected row retires",
-        "  nothing until it loads cleanly.",
+        "  carry no `la_code`) covers the records delivered flat by v1 (in a one-council warehouse, the",
+        "  whole entity). A full extract with any rejected row retires nothing until it loads cleanly.",
         "- **Corrections.** Send the record again, corrected: the newer extract wins. An audit is its",
         "  council's `la_code` and its `audit_id`; delivered flat by v1 (whose activities, grades and",
         "  actions name their audit by `audit_id` alone), its `audit_id`, so such an audit re-sent under a",
@@ -244,7 +245,8 @@ def _docs(contract: Contract) -> str:
         "",
         f"Every date must fall between {contract.delivery.earliest_date:%-d %B %Y} and "
         f"{contract.delivery.latest_date:%-d %B %Y}, the financial years of the",
-        "quarter dimension, and dates marked *not in the future* must not be after the day of loading.",
+        "quarter dimension (a date of birth aside: it need only be a date, not after the audit's), and",
+        "dates marked *not in the future* must not be after the day of loading.",
         "A date outside them is rejected at the door with its reason, so no accepted row can stop a",
         "night's build. An impossible date says why (`'31/09/2022' is not a date: September 2022 has 30",
         "days`).",
