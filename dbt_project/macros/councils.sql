@@ -10,23 +10,36 @@
     ({{ prefix }}council_folder is null and coalesce({{ prefix }}contract_version, 1) = 1)
 {%- endmacro %}
 
-{#- version_number: 1 for the newest version of the record in its council; flat_v1_version_number:
-    among the versions delivered flat by v1, 1 for the newest of the key, whatever its la_code. -#}
-{% macro version_numbers(key_columns, council='la_code') -%}
+{#- 1 for the newest version of the record in its council. -#}
+{% macro version_number(key_columns, council='la_code') -%}
     row_number() over (
         partition by {{ council }}, {{ key_columns | join(', ') }}
         order by {{ newest_version_first() }}
-    ) as version_number,
-    row_number() over (
-        partition by {{ key_columns | join(', ') }}, {{ is_delivered_flat_v1() }}
-        order by {{ newest_version_first() }}
-    ) as flat_v1_version_number
+    ) as version_number
 {%- endmacro %}
 
-{#- The record's current version: the newest in its council, unless a newer flat v1 delivery of
-    the same key (under another la_code) has moved it. -#}
-{% macro is_current_version() -%}
-    (version_number = 1 and not (is_delivered_flat_v1 and flat_v1_version_number > 1))
+{#- The (load_id, source_row) of the council-current versions that a newer flat v1 delivery of the
+    same key, under another la_code, has moved: v1 knows a record by its key alone. Ranked only
+    among flat v1 rows, so a warehouse of v2 and council-folder files pays nothing for it. -#}
+{% macro moved_by_flat_v1(versions, key_columns) -%}
+    select load_id, source_row
+    from (
+        select
+            load_id,
+            source_row,
+            row_number() over (partition by {{ key_columns | join(', ') }} order by {{ newest_version_first() }}) as flat_v1_recency
+        from {{ versions }}
+        where is_delivered_flat_v1 and version_number = 1
+    ) as flat_v1_versions
+    where flat_v1_recency > 1
+{%- endmacro %}
+
+{#- The record's current version: the newest in its council, unless moved (moved_by_flat_v1). -#}
+{% macro is_current_version(versions='versions', moved='moved') -%}
+    ({{ versions }}.version_number = 1 and not exists (
+        select 1 from {{ moved }}
+        where {{ moved }}.load_id = {{ versions }}.load_id and {{ moved }}.source_row = {{ versions }}.source_row
+    ))
 {%- endmacro %}
 
 {#- The newest delivered version of each record `id_column` names among `wanted` (a select of

@@ -45,9 +45,15 @@ versions as (
         extract_date,
         {{ is_delivered_flat_v1('with_council') }} as is_delivered_flat_v1,
         {{ is_marked_deleted('with_council.deleted') }} as is_marked_deleted,
-        {{ version_numbers(['activity_id'], council='council_la_code') }}
+        {{ version_number(['activity_id'], council='council_la_code') }}
 
     from with_council
+
+),
+
+moved as (
+
+    {{ moved_by_flat_v1('versions', ['activity_id']) }}
 
 )
 

@@ -61,9 +61,15 @@ versions as (
 
     select
         *,
-        {{ version_numbers(['activity_id', 'practice_area_code']) }}
+        {{ version_number(['activity_id', 'practice_area_code']) }}
 
     from normalised
+
+),
+
+moved as (
+
+    {{ moved_by_flat_v1('versions', ['activity_id', 'practice_area_code']) }}
 
 )
 

@@ -37,9 +37,15 @@ versions as (
         -- An audit is its council's la_code and audit_id; delivered flat by v1, its audit_id
         -- (activities, grades and actions name it by audit_id alone): re-sent under a corrected
         -- la_code, it moves.
-        {{ version_numbers(['audit_id']) }}
+        {{ version_number(['audit_id']) }}
 
     from source
+
+),
+
+moved as (
+
+    {{ moved_by_flat_v1('versions', ['audit_id']) }}
 
 )
 
