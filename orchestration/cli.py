@@ -339,8 +339,9 @@ def command_validate(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.contract import load_contract
-    from orchestration.ingest.landing import in_load_order, pseudonymise_cells, read_files
+    from orchestration.ingest.landing import LandingFile, in_load_order, known_councils, pseudonymise_cells, read_files
     from orchestration.ingest.pseudonymise import pseudonymisation_key
+    from orchestration.ingest.rules import reference_key
     from orchestration.ingest.store import WarehouseStore
     from orchestration.ingest.validation import sheet_cells, validate_sheet
 
@@ -362,9 +363,9 @@ def command_validate(args: argparse.Namespace) -> int:
     def known_references(entity, cells) -> dict[str, set[str]]:
         references = {}
         for ref in entity.references:
-            values = cells[ref.field].dropna().unique() if ref.field in cells else []
+            pairs = cells[[contract.council_field, ref.field]].drop_duplicates().itertuples(index=False, name=None)
             in_files = known.get((ref.entity, ref.field), set())
-            in_warehouse = store.known_values(ref.entity, ref.field, values) if store else set()
+            in_warehouse = store.known_references(ref.entity, ref.field, pairs) if store else set()
             references[ref.field] = in_files | in_warehouse
         return references
 
@@ -374,7 +375,15 @@ def command_validate(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"{path.name}: rejected file: no such file")
             problems += 1
-    readable, unreadable, unloaded = read_files([path for path in files if path.is_file()], contract)
+    # A file in a council's folder (885/audits.csv) is checked as that council's, as a run would.
+    councils = known_councils()
+    readable, unreadable, unloaded = read_files(
+        [
+            LandingFile(path, path.name, council=path.resolve().parent.name if path.resolve().parent.name in councils else None)
+            for path in files if path.is_file()
+        ],
+        contract,
+    )
     for file in unreadable:
         print(f"{file.path.name}: rejected file: {file.reason}")
         problems += 1
@@ -385,7 +394,11 @@ def command_validate(args: argparse.Namespace) -> int:
         entity = item.sheet.entity
         cells = sheet_cells(item.sheet)
         pseudonymise_cells(cells, entity, key)
-        result = validate_sheet(item.sheet, contract, known_references(entity, cells), dt.date.today(), cells=cells)
+        if item.council and contract.council_field not in item.sheet.present_fields:
+            cells[contract.council_field] = item.council
+        result = validate_sheet(
+            item.sheet, contract, known_references(entity, cells), dt.date.today(), cells=cells, council=item.council
+        )
         for rejection in result.rejections:
             print(f"{item.label} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
         problems += len(result.rejections)
@@ -394,7 +407,11 @@ def command_validate(args: argparse.Namespace) -> int:
             print(f"{item.label}: {column_note}")
         for referenced_entity, field in referenced_fields:
             if referenced_entity == entity.name:
-                known.setdefault((referenced_entity, field), set()).update(result.accepted[field].dropna())
+                accepted = result.accepted[[contract.council_field, field]].dropna(subset=[field])
+                known.setdefault((referenced_entity, field), set()).update(
+                    key for la_code, value in accepted.itertuples(index=False, name=None)
+                    for key in (reference_key(la_code, value), str(value))
+                )
     if connection:
         connection.close()
     return 1 if problems else 0
