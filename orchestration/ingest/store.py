@@ -172,22 +172,6 @@ class WarehouseStore:
         ).fetchall()[0]
         return row[0] > 0
 
-    def known_values(self, entity: str, field: str, among: Iterable[object]) -> set[str]:
-        """Which of the values `among` raw.`entity` holds in `field`. Asking only about the
-        values a file refers to keeps the cost with the file, not with the years of history."""
-        candidates = pd.DataFrame({"value": pd.Series(sorted({str(v) for v in among if isinstance(v, str)}), dtype=object)})
-        if candidates.empty:
-            return set()
-        self.connection.register("candidate_values", candidates)
-        try:
-            rows = self.connection.execute(
-                f"SELECT DISTINCT {field} FROM raw.{entity}"
-                f" WHERE {field} IN (SELECT CAST(value AS VARCHAR) FROM candidate_values)"
-            ).fetchall()
-        finally:
-            self.connection.unregister("candidate_values")
-        return {r[0] for r in rows}
-
     def known_references(self, entity: str, field: str, among: Iterable[tuple[object, object]]) -> set[str]:
         """The reference keys (rules.reference_key) of the (la_code, value) pairs `among` that
         raw.`entity` holds in `field`: a pair with a council is known when that council's record
