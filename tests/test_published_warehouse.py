@@ -135,9 +135,10 @@ def _tree_digest(folder: Path) -> dict[str, str]:
 def test_a_broken_mart_fails_its_gate_names_the_expectation_and_leaves_warehouse_and_exports_byte_identical(
     sample_run, tmp_path, monkeypatch
 ):
-    """The sample's published warehouse and exports, and its build with one mart broken after
-    the dbt build (a share above 1, a council's count gone): the gates and publishing run, as
-    the nightly job runs them, and nothing is replaced."""
+    """The sample's published warehouse and exports, and its build with marts broken after the
+    dbt build (a share above 1; in the report's marts a count, a grade's label and a row): the
+    gates and publishing run, as the nightly job runs them, each broken mart fails its own gate
+    and nothing is replaced."""
     from orchestration.definitions import defs
 
     folder = tmp_path / "warehouse"
@@ -149,6 +150,15 @@ def test_a_broken_mart_fails_its_gate_names_the_expectation_and_leaves_warehouse
     with duckdb.connect(str(folder / ".build" / warehouse.name)) as build:
         build.execute(
             "UPDATE marts.mart_audit_grades_by_quarter SET audit_share = 1.5 WHERE quarter_label = '2022-23 Q2' AND grade_code = 2"
+        )
+        build.execute(
+            "UPDATE marts.mart_summary_year_to_date_by_quarter SET actions_open = actions_open + 1 WHERE quarter_label = '2022-23 Q2';"
+            "UPDATE marts.mart_overall_grades_year_to_date_by_quarter SET grade_label = 'Good'"
+            " WHERE quarter_label = '2022-23 Q2' AND grade_code = 3;"
+            "DELETE FROM marts.mart_subsection_grades_year_to_date_by_quarter"
+            " WHERE quarter_label = '2022-23 Q2' AND practice_area_code = 'quality_of_plans' AND grade_code = 4;"
+            "UPDATE marts.mart_moderation_changes_year_to_date_by_quarter SET moderated_up = moderated_up + 1"
+            " WHERE quarter_label = '2022-23 Q2' AND grading_code = 'overall'"
         )
 
     gates_then_publishing = dg.define_asset_job(
@@ -164,10 +174,20 @@ def test_a_broken_mart_fails_its_gate_names_the_expectation_and_leaves_warehouse
     assert not result.success
     assert [event.step_key for event in result.all_events if event.is_step_failure] == ["mart_quality_gates"]
     assert result.get_asset_materialization_events() == []
-    failed = {e.asset_key.path[-1] for e in result.get_asset_check_evaluations() if not e.passed}
-    assert failed == {"mart_audit_grades_by_quarter"}
+    failed = {e.asset_key.path[-1]: e.metadata["failed_expectations"].value
+              for e in result.get_asset_check_evaluations() if not e.passed}
+    assert set(failed) == {
+        "mart_audit_grades_by_quarter", "mart_summary_year_to_date_by_quarter", "mart_overall_grades_year_to_date_by_quarter",
+        "mart_subsection_grades_year_to_date_by_quarter", "mart_moderation_changes_year_to_date_by_quarter",
+    }
+    assert "actions_open must equal fct_audit_action's" in failed["mart_summary_year_to_date_by_quarter"]
+    assert "the label the code's [expect_column_values_to_be_in_set on grade: 1 row(s), e.g. 3 Good]" in (
+        failed["mart_overall_grades_year_to_date_by_quarter"])
+    # The missing row is named as one, not lost in a comparison GX could not make.
+    assert "year_to_date_audits_in_facts: 1 row(s), e.g. (None, " in failed["mart_subsection_grades_year_to_date_by_quarter"]
+    assert "moderated_up must equal" in failed["mart_moderation_changes_year_to_date_by_quarter"]
     lines = quality_gate_lines(result)
-    assert lines[0].startswith("  quality gates:            FAILED: 1 of 6 BI marts, so nothing was published")
+    assert lines[0].startswith(f"  quality gates:            FAILED: 5 of {len(gated_marts())} BI marts, so nothing was published")
     assert any("audit_share must be between 0 and 1 [expect_column_values_to_be_between on audit_share: 1 row(s), e.g. 1.5]" in line
                for line in lines)
     assert any("the shares must sum to 1 per council and quarter" in line for line in lines)

@@ -81,6 +81,23 @@ def expectation_parameters(contract: Contract) -> dict[str, list]:
     }
 
 
+def batch_frame(connection: duckdb.DuckDBPyConnection, batch_sql: str):
+    """The batch as a DataFrame GX can compare. DuckDB gives integer columns pandas' nullable
+    dtypes, whose empty value (pd.NA, as the full join leaves where the mart or the facts lack a
+    row) GX's pandas metrics cannot compare ("boolean value of NA is ambiguous"): a missing row
+    would fail its expectation with no count or example. Such columns become Python objects with
+    None, which compare as unequal and show as (None, 236)."""
+    import pandas as pd
+
+    frame = connection.execute(batch_sql).df()
+    for name, dtype in frame.dtypes.items():
+        nullable_number = isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype)
+        if nullable_number and not pd.api.types.is_bool_dtype(dtype):
+            column = frame[name]
+            frame[name] = column.astype(object).where(column.notna(), None)
+    return frame
+
+
 def data_docs_root(warehouse: Path) -> Path:
     return warehouse.parent / "data_docs"
 
@@ -184,7 +201,7 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
             document = json.loads(suite_path.read_text(encoding="utf-8"))
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
             try:
-                frame = connection.execute(batch_sql).df()
+                frame = batch_frame(connection, batch_sql)
             except duckdb.Error as error:
                 failure = FailedExpectation(suite_path.stem, "batch query", mart, f"the batch could not be read: {error}")
                 results.append(GateResult(mart, suite_path.stem, 0, len(document["expectations"]), 0.0, [failure]))
