@@ -27,7 +27,7 @@ endif
 export GX_ANALYTICS_ENABLED := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: run test dev docs contract prepare install clean bench settings postgres
+.PHONY: run test dev docs contract prepare install clean bench settings postgres test-system-packages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,21 @@ run: $(MANIFEST)
 	@mkdir -p $(LANDING_DIR) && cp $(SAMPLE_DIR)/* $(LANDING_DIR)/
 	$(CFA) run --landing $(LANDING_DIR) --warehouse $(WAREHOUSE)
 
-test: $(MANIFEST) postgres
+test: $(MANIFEST) test-system-packages postgres
 	$(BIN)/python -m pytest
+
+# The report's tests render it in headless Chromium (Debian's package) and print it to PDF with
+# WeasyPrint (Pango): installed here when missing, without prompting (CI has no stdin); apt's
+# output is shown only if it fails.
+test-system-packages:
+	@missing="$$(command -v chromium >/dev/null || echo chromium) $$(ldconfig -p | grep -q libpangoft2-1.0 || echo libpangoft2-1.0-0)"; \
+	if [ -n "$${missing// }" ]; then \
+		echo "Installing from Debian for the report's tests:$$missing"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); log=$$(mktemp); \
+		{ $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing fonts-dejavu-core; } </dev/null >$$log 2>&1 \
+			|| { cat $$log; rm -f $$log; exit 1; }; \
+		rm -f $$log; \
+	fi
 
 # The PostgreSQL tests (tests/test_postgres.py) and `make bench` start a throwaway server from
 # Debian's postgresql package: install it when missing (as root, no questions asked).

@@ -1,4 +1,5 @@
-"""`cfa`: run the warehouse, write the sample drop, validate extracts, regenerate contract files."""
+"""`cfa`: run the warehouse, write the sample drop, validate extracts, regenerate contract files,
+export disclosure-controlled figures."""
 
 from __future__ import annotations
 
@@ -77,7 +78,12 @@ def _print_run_summary(paths, run_id: str) -> None:
             about = f"{column}: {message}; " if column and message else ""
             print(f"    {test_name} ({place}): {about}{failing_row or 'no rows kept'}")
     print(f"  error report:             {paths.error_report}")
-    print(f"  warehouse:                {f'schema marts of {describe_postgres()}' if on_postgres() else paths.warehouse}")
+    if on_postgres():
+        print(f"  warehouse:                schema marts of {describe_postgres()}")
+        print("  exports (Parquet, CSV):   none on PostgreSQL: analysts query the marts schema")
+    else:
+        print(f"  warehouse:                {paths.warehouse}")
+        print(f"  exports (Parquet, CSV):   {paths.warehouse.parent / 'exports'}")
     print(f"  archived files:           {paths.archive_dir}")
 
 
@@ -146,6 +152,9 @@ def _execute_nightly_job(
         # Inside a step Dagster's handler takes SIGTERM and SIGINT alike and fails the step.
         return _stopped(instance, run_id, "SIGTERM or SIGINT")
     _print_run_summary(paths, result.run_id)
+    from orchestration.quality.run_report import quality_gate_lines
+
+    print("\n".join(quality_gate_lines(result)) or "  quality gates:            not reached")
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         reasons = {
@@ -157,6 +166,7 @@ def _execute_nightly_job(
         print(f"\ncfa run: the run failed (run id {result.run_id}; failed steps: {', '.join(failed)}){reason}", file=sys.stderr)
         return 1
     print(f"\nRun {result.run_id} succeeded.")
+    _print_reports(result)
     return 0
 
 
@@ -343,9 +353,12 @@ def command_sample(args: argparse.Namespace) -> int:
 def command_validate(args: argparse.Namespace) -> int:
     """Check files against the contract without loading anything; references are checked
     against the files given together (and the warehouse, when it exists)."""
+    import duckdb
+
     from orchestration.contract import load_contract
-    from orchestration.ingest.landing import in_load_order, pseudonymise_cells, read_files
+    from orchestration.ingest.landing import LandingFile, in_load_order, known_councils, pseudonymise_cells, read_files
     from orchestration.ingest.pseudonymise import pseudonymisation_key
+    from orchestration.ingest.rules import reference_key
     from orchestration.ingest.store import WarehouseStore
     from orchestration.ingest.validation import sheet_cells, validate_sheet
     from orchestration.warehouse_db import connect_duckdb, connect_postgres, on_postgres
@@ -356,18 +369,23 @@ def command_validate(args: argparse.Namespace) -> int:
     # Values accepted from the files given so far; the warehouse is asked about the rest.
     known: dict[tuple[str, str], set[str]] = {}
     paths = warehouse_paths(warehouse=args.warehouse)
+    # Raw lives in the build database: the published warehouse holds what analysts use.
+    connection = None
     if on_postgres():
         connection = connect_postgres(read_only=True)
-    else:
-        connection = connect_duckdb(paths.warehouse, read_only=True) if paths.warehouse.exists() else None
+    elif paths.build_database.exists():
+        try:
+            connection = connect_duckdb(paths.build_database, read_only=True)
+        except duckdb.IOException:
+            print(f"note: {paths.build_database} is in use by a run: references are checked against the files given only")
     store = WarehouseStore(connection, contract) if connection else None
 
     def known_references(entity, cells) -> dict[str, set[str]]:
         references = {}
         for ref in entity.references:
-            values = cells[ref.field].dropna().unique() if ref.field in cells else []
+            pairs = cells[[contract.council_field, ref.field]].drop_duplicates().itertuples(index=False, name=None)
             in_files = known.get((ref.entity, ref.field), set())
-            in_warehouse = store.known_values(ref.entity, ref.field, values) if store else set()
+            in_warehouse = store.known_references(ref.entity, ref.field, pairs) if store else set()
             references[ref.field] = in_files | in_warehouse
         return references
 
@@ -377,7 +395,15 @@ def command_validate(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"{path.name}: rejected file: no such file")
             problems += 1
-    readable, unreadable, unloaded = read_files([path for path in files if path.is_file()], contract)
+    # A file in a council's folder (885/audits.csv) is checked as that council's, as a run would.
+    councils = known_councils()
+    readable, unreadable, unloaded = read_files(
+        [
+            LandingFile(path, path.name, council=path.resolve().parent.name if path.resolve().parent.name in councils else None)
+            for path in files if path.is_file()
+        ],
+        contract,
+    )
     for file in unreadable:
         print(f"{file.path.name}: rejected file: {file.reason}")
         problems += 1
@@ -388,7 +414,11 @@ def command_validate(args: argparse.Namespace) -> int:
         entity = item.sheet.entity
         cells = sheet_cells(item.sheet)
         pseudonymise_cells(cells, entity, key)
-        result = validate_sheet(item.sheet, contract, known_references(entity, cells), dt.date.today(), cells=cells)
+        if item.council and contract.council_field not in item.sheet.present_fields:
+            cells[contract.council_field] = item.council
+        result = validate_sheet(
+            item.sheet, contract, known_references(entity, cells), dt.date.today(), cells=cells, council=item.council
+        )
         for rejection in result.rejections:
             print(f"{item.label} row {rejection.row_number}, {rejection.field}: {rejection.reason}")
         problems += len(result.rejections)
@@ -397,10 +427,33 @@ def command_validate(args: argparse.Namespace) -> int:
             print(f"{item.label}: {column_note}")
         for referenced_entity, field in referenced_fields:
             if referenced_entity == entity.name:
-                known.setdefault((referenced_entity, field), set()).update(result.accepted[field].dropna())
+                accepted = result.accepted[[contract.council_field, field]].dropna(subset=[field])
+                known.setdefault((referenced_entity, field), set()).update(
+                    key for la_code, value in accepted.itertuples(index=False, name=None)
+                    for key in (reference_key(la_code, value), str(value))
+                )
     if connection:
         connection.close()
     return 1 if problems else 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    """The quarterly executive summary for a council and quarter, from the published marts."""
+    from orchestration.report import write_report
+
+    paths = warehouse_paths(warehouse=args.warehouse)
+    print(write_report(paths.warehouse, args.la, args.period, args.out, args.format, args.council_name))
+    return 0
+
+
+def _print_reports(result) -> None:
+    """Where the run wrote the executive summaries (make run prints the sample's)."""
+    from orchestration.defs.assets.report import REPORT_KEY
+
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == REPORT_KEY:
+            for path in str(event.materialization.metadata["paths"].value).splitlines():
+                print(f"Executive summary: {path}")
 
 
 def command_contract(args: argparse.Namespace) -> int:
@@ -413,6 +466,24 @@ def command_contract(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in write_generated_files():
         print(f"wrote {path}")
+    return 0
+
+
+def command_export(args: argparse.Namespace) -> int:
+    """The disclosure-controlled figures a performance team sends beyond the council."""
+    from orchestration.export.disclosure import DisclosureError
+    from orchestration.export.feed import FeedError, write_feed
+
+    warehouse = warehouse_paths(warehouse=args.warehouse).warehouse
+    try:
+        feed = write_feed(warehouse, args.la, args.period, Path(args.out).resolve())
+    except (FeedError, DisclosureError) as error:
+        print(f"cfa export: {error}; nothing was written.", file=sys.stderr)
+        return 2
+    for path in feed.files:
+        print(path)
+    hidden = sum(feed.suppressed.values())
+    print(f"cfa export: {feed.period} for {', '.join(feed.councils)}: {hidden} cell(s) suppressed (see {feed.folder / 'README.md'})")
     return 0
 
 
@@ -521,9 +592,31 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--warehouse", help="warehouse whose audits and activities references may point to")
     validate.set_defaults(handler=command_validate)
 
+    report = commands.add_parser(
+        "report", help="write the quarterly executive summary of a council's financial year to date, from the published marts"
+    )
+    report.add_argument("--la", required=True, metavar="CODE", help="the council's 3-digit DfE local authority code, like 885")
+    report.add_argument(
+        "--period", required=True, metavar="LABEL", help="the quarter the year to date runs to, like '2022-23 Q2' (April to September 2022)"
+    )
+    _add_warehouse_argument(report)
+    report.add_argument("--out", metavar="FILE", help="where to write it (default: reports/ beside the warehouse)")
+    report.add_argument("--format", choices=["html", "pdf"], default="html", help="html (default; self-contained) or pdf (A4)")
+    report.add_argument("--council-name", help="the council's name for the heading, e.g. 'Worcestershire Children First'")
+    report.set_defaults(handler=command_report)
+
     contract = commands.add_parser("contract", help="regenerate docs, suites, seeds and dbt sources from the contract")
     contract.add_argument("--check", action="store_true", help="only report files that are out of date")
     contract.set_defaults(handler=command_contract)
+
+    export = commands.add_parser(
+        "export", help="write a council's disclosure-controlled figures for a quarter (DfE convention: 1-5 suppressed)"
+    )
+    export.add_argument("--la", required=True, help="3-digit DfE local authority code; several joined by commas, or 'all', are summed and rounded to 10")
+    export.add_argument("--period", required=True, help="the quarter, like '2022-23 Q2'")
+    export.add_argument("--out", required=True, help="folder to write the CSV files and README into")
+    _add_warehouse_argument(export)
+    export.set_defaults(handler=command_export)
 
     prepare = commands.add_parser("prepare", help="parse the dbt project (the manifest Dagster loads)")
     prepare.set_defaults(handler=command_prepare)

@@ -46,6 +46,11 @@ class CategoryValue:
     aliases: tuple[str, ...]
     good_or_better: bool | None
     sort_order: int
+    group: str | None = None
+    """The value's code in a coarser category, which a degraded field stores instead (an
+    ethnicity code's major ethnic group)."""
+    from_age: int | None = None
+    """The youngest age, in whole years, of an age band."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +93,33 @@ class Field:
     not_before: str | None = None
     not_in_future: bool = False
     pseudonymise: bool = False
+    since: int = 1
+    """The contract version that added the field: a file of an earlier version has no column for
+    it, and `required` holds only in files that have the column."""
+    degrade_into: str | None = None
+    """Where the field is degraded at the door, the raw column of its coarser form."""
+    degrade_category: str | None = None
+    """The category the coarser form takes its codes from."""
+    degrade_at: str | None = None
+    """For a date degraded to an age band: the date field the age is taken at."""
 
     @property
     def stored_name(self) -> str:
-        """The column name in raw: a pseudonymised field is stored as its pseudonym."""
+        """The column name in raw: a pseudonymised field is stored as its pseudonym, a degraded
+        field as its coarser form."""
+        if self.degrade_into:
+            return self.degrade_into
         return f"{self.name.removesuffix('_id')}_pseudonym" if self.pseudonymise else self.name
+
+    @property
+    def is_degraded(self) -> bool:
+        """Stored only in a coarser form: the value as delivered is never stored anywhere."""
+        return self.degrade_into is not None
+
+    @property
+    def stored_type(self) -> str:
+        """What raw holds: a degraded field holds a code, whatever it was delivered as."""
+        return "category" if self.is_degraded else self.type
 
 
 @dataclass(frozen=True)
@@ -119,6 +146,13 @@ class Entity:
     def names(self) -> tuple[str, ...]:
         """What a file or sheet holding this entity may be called: its name and its synonyms."""
         return (self.name, *self.synonyms)
+
+
+@dataclass(frozen=True)
+class Version:
+    version: int
+    summary: str
+    file_name_word: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +189,20 @@ class Contract:
     entities: dict[str, Entity]
     never_load_headers: tuple[str, ...]
     delivery: Delivery
+    versions: tuple[Version, ...] = ()
+    council_field: str = "la_code"
+
+    def file_version(self, entity: Entity, columns: set[str], file_name: str) -> int:
+        """The contract version a file (or sheet) of `entity` with these fields' columns follows:
+        the newest version one of whose new fields it has, or whose word its name holds, else 1."""
+        words = set(re.split(r"[^a-z0-9]+", Path(file_name).stem.lower()))
+        found = [f.since for f in entity.fields if f.name in columns]
+        found += [v.version for v in self.versions if v.file_name_word and v.file_name_word.lower() in words]
+        return max([1, *found])
+
+    def carries_council_in_v1(self, entity: Entity) -> bool:
+        """Whether a v1 file of the entity names its council (audits, practice developments)."""
+        return any(f.name == self.council_field and f.since == 1 for f in entity.fields)
 
     @cached_property
     def fields_on_every_entity(self) -> frozenset[str]:
@@ -229,6 +277,8 @@ def parse_contract(document: dict) -> Contract:
                     aliases=tuple(value.get("aliases", [])),
                     good_or_better=value.get("good_or_better"),
                     sort_order=position,
+                    group=value.get("group"),
+                    from_age=value.get("from_age"),
                 )
                 for position, value in enumerate(spec["values"], start=1)
             ),
@@ -250,6 +300,10 @@ def parse_contract(document: dict) -> Contract:
                 not_before=f.get("not_before"),
                 not_in_future=f.get("not_in_future", False),
                 pseudonymise=f.get("pseudonymise", False),
+                since=f.get("since", 1),
+                degrade_into=(f.get("degrade") or {}).get("into"),
+                degrade_category=(f.get("degrade") or {}).get("category"),
+                degrade_at=(f.get("degrade") or {}).get("at"),
             )
             for f in [*spec["fields"], *every_entity_fields]
         )
@@ -273,6 +327,11 @@ def parse_contract(document: dict) -> Contract:
             earliest_date=document["delivery"]["earliest_date"],
             latest_date=document["delivery"]["latest_date"],
         ),
+        versions=tuple(
+            Version(version=v["version"], summary=" ".join(v["summary"].split()), file_name_word=v.get("file_name_word"))
+            for v in document.get("versions", [{"version": 1, "summary": "The first version."}])
+        ),
+        council_field=document.get("council_field", "la_code"),
     )
     _check_consistency(contract)
     return contract
@@ -325,6 +384,37 @@ def _check_consistency(contract: Contract) -> None:
         for ref in entity.references:
             if ref.entity not in contract.entities:
                 raise ValueError(f"{entity.name}: references unknown entity {ref.entity!r}")
+        if contract.council_field not in names:
+            raise ValueError(f"{entity.name}: has no {contract.council_field} field, and every key is per council")
+        known_versions = {v.version for v in contract.versions}
+        for f in entity.fields:
+            if f.since not in known_versions:
+                raise ValueError(f"{entity.name}.{f.name}: since {f.since}, a version the contract does not list")
+            if f.is_degraded:
+                _check_degrade(f, entity, contract)
+    if max(v.version for v in contract.versions) != contract.version:
+        raise ValueError(f"version {contract.version} is not the newest of the versions listed")
+
+
+def _check_degrade(f: Field, entity: Entity, contract: Contract) -> None:
+    where = f"{entity.name}.{f.name}"
+    target = contract.categories.get(f.degrade_category or "")
+    if target is None:
+        raise ValueError(f"{where}: degrades into unknown category {f.degrade_category!r}")
+    if f.type == "date":
+        at = next((other for other in entity.fields if other.name == f.degrade_at), None)
+        if at is None or at.type != "date":
+            raise ValueError(f"{where}: an age band is taken at a date field, not {f.degrade_at!r}")
+        ages = [value.from_age for value in target.values]
+        if None in ages or ages != sorted(ages) or ages[0] != 0:
+            raise ValueError(f"{where}: every age band needs a from_age, youngest first from 0")
+    elif f.type == "category":
+        codes = {value.code for value in target.values}
+        for value in contract.categories[f.category].values:
+            if value.group not in codes:
+                raise ValueError(f"{where}: {value.code} rolls up to {value.group!r}, not one of {f.degrade_category}")
+    else:
+        raise ValueError(f"{where}: only a date or a category can be degraded")
 
 
 @cache

@@ -27,6 +27,7 @@ REFERENCE_SEEDS = {
     "service_areas": ("service_area", "service_area"),
     "activity_types": ("activity_type", "activity_type"),
 }
+CHARACTERISTICS_SEED = "child_characteristics"
 
 def _csv_text(header: list[str], rows: list[list[object]]) -> str:
     buffer = io.StringIO()
@@ -43,11 +44,16 @@ def _seed_files(contract: Contract) -> dict[Path, str]:
         header = [f"{prefix}_code", f"{prefix}_{'label' if prefix == 'grade' else 'name'}", "sort_order"]
         if category_name == "grade":
             header.append("is_good_or_better")
+        with_ages = all(value.from_age is not None for value in category.values)
+        if with_ages:
+            header.append("from_age")
         rows = []
         for value in category.values:
             row: list[object] = [value.code, value.label, value.sort_order]
             if category_name == "grade":
                 row.append(str(value.good_or_better).lower())
+            if with_ages:
+                row.append(value.from_age)
             rows.append(row)
         files[SEEDS_DIR / f"{seed}.csv"] = _csv_text(header, rows)
     alias_rows = sorted(
@@ -55,11 +61,35 @@ def _seed_files(contract: Contract) -> dict[Path, str]:
         for category in contract.categories.values()
         for key, code in category.accepted.items()
     )
+    files[SEEDS_DIR / f"{CHARACTERISTICS_SEED}.csv"] = _characteristics_seed(contract)
     aliases = _csv_text(["category", "match_key", "code"], alias_rows)
     files[SEEDS_DIR / "category_aliases.csv"] = aliases
     # dbt unit tests must be given every input, the seed included: they get the same rows.
     files[DBT_PROJECT_DIR / "tests" / "fixtures" / "category_aliases_for_unit_tests.csv"] = aliases
     return files
+
+
+def child_characteristics(contract: Contract) -> list[str]:
+    """The categories of the child's characteristics as stored: the audits' category fields new in
+    v2, each in its stored (degraded) form, in the contract's order."""
+    audits = contract.entities["audits"]
+    return [
+        f.degrade_category if f.is_degraded else f.category
+        for f in audits.fields
+        if f.since > 1 and f.stored_type == "category"
+    ]
+
+
+def _characteristics_seed(contract: Contract) -> str:
+    """Every value of every characteristic: what the equality marts break grades down by."""
+    rows = [
+        [name, name.replace("_", " ").capitalize(), position, value.code, value.label, value.sort_order,
+         "" if value.from_age is None else value.from_age]
+        for position, name in enumerate(child_characteristics(contract), start=1)
+        for value in contract.categories[name].values
+    ]
+    header = ["characteristic", "characteristic_name", "characteristic_order", "value_code", "value_name", "value_order", "from_age"]
+    return _csv_text(header, rows)
 
 
 def _suite_files(contract: Contract) -> dict[Path, str]:
@@ -71,7 +101,11 @@ def _suite_files(contract: Contract) -> dict[Path, str]:
 
 def _field_rules(f: Field, contract: Contract) -> str:
     rules = []
-    if f.required:
+    if f.since > 1:
+        rules.append(f"new in v{f.since}")
+    if f.required and f.since > 1:
+        rules.append(f"required in v{f.since} files")
+    elif f.required:
         rules.append("required")
     for name, values in f.required_when.items():
         rules.append(f"required when {name} is {' or '.join(f'`{v}`' for v in values)}")
@@ -87,7 +121,66 @@ def _field_rules(f: Field, contract: Contract) -> str:
         rules.append("not in the future")
     if f.pseudonymise:
         rules.append("**pseudonymised** (keyed HMAC-SHA256) before anything is stored")
+    if f.is_degraded and f.type == "date":
+        rules.append(
+            f"not after {f.degrade_at}; **degraded at the door**: stored only as `{f.degrade_into}`, the child's "
+            f"[age band](#{f.degrade_category.replace('_', '-')}s) at {f.degrade_at}; the date is never stored, not even in a rejection"
+        )
+    elif f.is_degraded:
+        rules.append(
+            f"**degraded at the door**: stored only as `{f.degrade_into}`, the code's "
+            f"[{f.degrade_category.replace('_', ' ')}](#{f.degrade_category.replace('_', '-')}s); the code is never stored"
+        )
     return "; ".join(rules) or "optional"
+
+
+def _versions_section(contract: Contract) -> list[str]:
+    lines = ["## Versions", ""]
+    lines += [f"- **v{v.version}.** {v.summary}" for v in contract.versions]
+    newer = [v for v in contract.versions if v.version > 1]
+    words = " or ".join(f"`{v.file_name_word}` (v{v.version})" for v in newer if v.file_name_word)
+    lines += [
+        "",
+        "Every version loads, side by side in one warehouse. A file follows the newest version one of",
+        "whose new fields (marked *new in v2* below) it has a column for, or whose word its name holds,",
+        f"{words}, as in `audits_v2_2023-04-05.csv`. Otherwise it is a v1 file. `ops.load_log` shows each",
+        "file's `contract_version`.",
+        "",
+        "## Councils",
+        "",
+        f"Every key is per council: a record is its `{contract.council_field}` and its key, so the same",
+        "`audit_id` in two councils is two audits, and a reference names a record of the referring row's",
+        "council. Supersession, deletion and full extracts act within a council.",
+        "",
+        f"- **A council's folder.** A subfolder of the landing folder named by a council's code",
+        f"  (`<landing>/885/`) holds that council's files, v1 or v2. A v1 file there without `{contract.council_field}`",
+        "  takes the folder's; a row whose own `la_code` is another council's is rejected with its reason.",
+        "  The codes are those of the local authorities seed (`seeds/local_authorities.csv`, DfE's three-digit",
+        "  codes). The load log names such a file `885/audits_2023-04-05.csv`, and it is archived in `885/`.",
+        "- **Flat files.** A file in the landing folder itself loads as before. A v2 file names each",
+        "  row's council. A flat v1 file's activities and actions, which carry no `la_code`, belong to the",
+        "  council of the newest delivered version of the audit they name by `audit_id` (a grade: of its",
+        "  activity, the same way), and refer to an audit of any council. Delivered flat by v1, an audit,",
+        "  activity, grade or action is its key alone, as in a one-council warehouse: an audit re-sent",
+        "  under a corrected `la_code` moves to it. To deliver for several councils flat, use v2 files",
+        "  (an audits file with none of the child's characteristics says so by `v2` in its name).",
+        "- **Anything else** (a subfolder named by no council's code, a folder inside a council's folder):",
+        "  each file there is rejected whole (`rejected_file`, with the reason) and archived; a folder of no",
+        "  council that holds nothing is named in the run's log.",
+        "",
+        "## The child's characteristics",
+        "",
+        "A v2 audits file may carry the child's date of birth, sex, ethnicity (DfE ethnicity codes),",
+        "disability and status at the audit; all are optional. Two are **degraded at the door**, before",
+        "anything is stored (raw, rejected rows, waiting rows, logs, reports): the date of birth becomes",
+        "the child's age band at `audit_start_date` (under 1, 1 to 4, 5 to 9, 10 to 15, 16 and over), and",
+        "the ethnicity code its major ethnic group. A faulty value is rejected with a reason that never",
+        "repeats it. The landing archive keeps each file as delivered, as it keeps child ids: protect it",
+        "and let its retention delete it. Columns headed like an age or ethnicity other than these fields",
+        "are never loaded.",
+        "",
+    ]
+    return lines
 
 
 def _docs(contract: Contract) -> str:
@@ -137,18 +230,23 @@ def _docs(contract: Contract) -> str:
         f"- **Full extracts.** A file whose name holds the word `{contract.delivery.full_extract_word}` "
         f"(`audits_{contract.delivery.full_extract_word}_2022-09-30.csv`) is a full",
         "  extract: every record of its entity that it no longer holds, and whose current version is",
-        "  older, is retired. Where the entity carries `la_code` it covers the councils whose rows it",
-        "  holds; otherwise (activities, grades and actions in v1) the whole entity. A full extract",
-        "  with any rejected row retires nothing until it loads cleanly.",
+        "  older, is retired, council by council. In a council's folder it covers that council; flat,",
+        "  the councils whose rows it holds; a flat v1 file of activities, grades or actions (which",
+        "  carry no `la_code`) covers the records delivered flat by v1 (in a one-council warehouse, the",
+        "  whole entity). A full extract with any rejected row retires nothing until it loads cleanly.",
         "- **Corrections.** Send the record again, corrected: the newer extract wins. An audit is its",
-        "  `audit_id` (v1: activities, grades and actions name their audit by it alone), so an audit",
-        "  re-sent under a corrected `la_code` moves.",
+        "  council's `la_code` and its `audit_id`; delivered flat by v1 (whose activities, grades and",
+        "  actions name their audit by `audit_id` alone), its `audit_id`, so such an audit re-sent under a",
+        "  corrected `la_code` moves. To move an audit between councils otherwise, send it deleted under",
+        "  the old `la_code` and afresh under the new.",
         "",
+        *_versions_section(contract),
         "## Dates the warehouse covers",
         "",
         f"Every date must fall between {contract.delivery.earliest_date:%-d %B %Y} and "
         f"{contract.delivery.latest_date:%-d %B %Y}, the financial years of the",
-        "quarter dimension, and dates marked *not in the future* must not be after the day of loading.",
+        "quarter dimension (a date of birth aside: it need only be a date, not after the audit's), and",
+        "dates marked *not in the future* must not be after the day of loading.",
         "A date outside them is rejected at the door with its reason, so no accepted row can stop a",
         "night's build. An impossible date says why (`'31/09/2022' is not a date: September 2022 has 30",
         "days`).",
@@ -158,7 +256,10 @@ def _docs(contract: Contract) -> str:
     ]
     for entity in contract.entities.values():
         optional = " (optional entity)" if entity.optional else ""
-        lines += [f"### {entity.name}{optional}", "", entity.description, "", f"Key: {', '.join(entity.key)}."]
+        lines += [
+            f"### {entity.name}{optional}", "", entity.description, "",
+            f"Key: {', '.join(entity.key)}, per council ({contract.council_field}).",
+        ]
         if entity.synonyms:
             lines.append(f"A file or sheet may also be named {', '.join(f'`{name}`' for name in entity.synonyms)}.")
         for reference in entity.references:
@@ -172,10 +273,13 @@ def _docs(contract: Contract) -> str:
     for category in contract.categories.values():
         lines += ["", f"### {category.name.replace('_', ' ').capitalize()}s", "", category.description, ""]
         codes_note = "codes and labels match" if category.match_codes else "labels and aliases match; codes do not"
-        lines += [f"({codes_note})", "", "| code | label | aliases |", "|---|---|---|"]
+        extra = "group" if any(v.group for v in category.values) else "from age" if any(v.from_age is not None for v in category.values) else None
+        header = ["code", "label", "aliases", *([extra] if extra else [])]
+        lines += [f"({codes_note})", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for value in category.values:
             aliases = ", ".join(f"`{a}`" for a in value.aliases)
-            lines.append(f"| {value.code} | {value.label} | {aliases} |")
+            shown = {"group": value.group, "from age": value.from_age}.get(extra or "")
+            lines.append(f"| {value.code} | {value.label} | {aliases} |" + (f" {shown} |" if extra else ""))
     lines += [
         "",
         "## Periods",
@@ -205,12 +309,20 @@ def _docs(contract: Contract) -> str:
     return "\n".join(lines)
 
 
+def _stored_description(f: Field) -> str:
+    if f.pseudonymise:
+        return f.description + " Stored as a keyed hash."
+    if f.is_degraded:
+        return f"Delivered as {f.name}, stored only as a code of {f.degrade_category} (the {f.name} itself is never stored). " + f.description
+    return f.description
+
+
 def _sources(contract: Contract) -> str:
     tables = []
     for entity in contract.entities.values():
         columns = [{"name": name, "description": text} for name, (_, text) in LINEAGE_COLUMNS.items()]
         columns += [
-            {"name": f.stored_name, "description": f.description + (" Stored as a keyed hash." if f.pseudonymise else "")}
+            {"name": f.stored_name, "description": _stored_description(f)}
             for f in entity.fields
         ]
         columns.append({"name": "extra_columns", "description": "Columns the contract does not name, as JSON."})

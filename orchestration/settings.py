@@ -3,7 +3,7 @@
 The warehouse file (`CFA_WAREHOUSE`) is what analysts query. Runs never write it in place:
 ingestion and dbt write a build database beside it, in `.build/`, with the same base name
 (DuckDB names a file's catalog after it, and views refer to that name), and publishing
-replaces the warehouse file with a copy of the build in one atomic rename.
+replaces the warehouse file with a new one holding what analysts use, in one atomic rename.
 """
 
 from __future__ import annotations

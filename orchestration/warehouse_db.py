@@ -218,6 +218,32 @@ class WarehouseConnection:
             rows = self.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} = ANY(?)", [candidates]).fetchall()
         return {row[0] for row in rows}
 
+    def references_present(self, table: str, column: str, pairs: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
+        """Which (la_code, value) `pairs` `table` holds: `column` = value, and the same council,
+        or either side without one (a flat v1 row or record). Asked about those pairs only."""
+        if not pairs:
+            return []
+        query = f"""
+            SELECT DISTINCT c.la_code, c.value
+            FROM {{candidates}} AS c
+            JOIN {table} AS r ON r.{column} = c.value
+            WHERE c.la_code IS NULL OR r.la_code IS NULL OR r.la_code = c.la_code
+        """
+        if self.dialect == DUCKDB:
+            candidates = pd.DataFrame(pairs, columns=["la_code", "value"], dtype=object)
+            self.raw.register("candidate_references", candidates)
+            try:
+                source = "(SELECT CAST(la_code AS VARCHAR) AS la_code, CAST(value AS VARCHAR) AS value FROM candidate_references)"
+                rows = self.raw.execute(query.format(candidates=source)).fetchall()
+            finally:
+                self.raw.unregister("candidate_references")
+        else:
+            source = "(SELECT * FROM unnest(CAST(? AS VARCHAR[]), CAST(? AS VARCHAR[])) AS pair (la_code, value))"
+            rows = self.execute(
+                query.format(candidates=source), [[la_code for la_code, _ in pairs], [value for _, value in pairs]]
+            ).fetchall()
+        return [tuple(row) for row in rows]
+
     def load_log_checks(self) -> str | None:
         """The text of ops.load_log's CHECK constraints, or None where the table can be altered
         in place (PostgreSQL) and so never needs rebuilding."""

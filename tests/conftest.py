@@ -30,9 +30,16 @@ os.environ.pop("CFA_TARGET", None)  # DuckDB, unless a test sets PostgreSQL (tes
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """dagster-dbt loads its assets from the manifest: parse the project before anything imports it."""
+    import fcntl
+
     from orchestration.defs.resources import dbt_project
 
-    dbt_project.preparer.prepare(dbt_project)
+    # pytest-xdist's workers each start here: one parses at a time, so none reads a half-written manifest.
+    target = dbt_project.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        dbt_project.preparer.prepare(dbt_project)
     return dbt_project.manifest_path
 
 

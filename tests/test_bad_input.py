@@ -262,8 +262,12 @@ def test_the_error_report_lists_rejected_rows_and_files_for_a_qa_officer(workspa
 
     text = path.read_text(encoding="utf-8-sig")
     lines = text.splitlines()
-    assert lines[0] == "file_name,sheet,row_number,field,value,reason,kind,loaded_at"
+    # Every field quoted (OWASP's CSV injection guidance; see orchestration/safe_csv.py).
+    assert lines[0] == '"file_name","sheet","row_number","field","value","reason","kind","loaded_at"'
     assert count == 2
-    assert any(line.startswith("audits_bad.csv,,2,la_code,88,'88' is not a 3-digit DfE local authority code,rejected row,") for line in lines)
-    assert any(line.startswith("notes.txt,,,,,not a CSV or XLSX file (.txt),rejected file,") for line in lines)
+    assert any(
+        line.startswith('"audits_bad.csv",,"2","la_code","88","\'88\' is not a 3-digit DfE local authority code","rejected row",')
+        for line in lines
+    )
+    assert any(line.startswith('"notes.txt",,,,,"not a CSV or XLSX file (.txt)","rejected file",') for line in lines)
     assert path == workspace.error_report

@@ -32,6 +32,24 @@ def test_validate_checks_references_across_the_files_given_together(tmp_path, ca
     assert "audit_subsection_grades_2022-06-30.csv: audit_subsection_grades: 14 row(s), 14 valid, 0 rejected" in output
 
 
+def test_validate_checks_references_against_the_warehouse_of_record(sample_run, tmp_path, capsys):
+    """Raw is in the build database (the published warehouse holds what analysts use): an
+    activity of an audit the sample loaded is valid, one of an audit never loaded is not."""
+    from tests.conftest import ACTIVITY_HEADER
+
+    activities = write_csv(tmp_path, "audit_activities_2022-09-01.csv", ACTIVITY_HEADER, [
+        ["ACT-NEW-1", "CFA-00001", "audit", "Team Manager", "S1", "2022-08-20", "Good"],
+        ["ACT-NEW-2", "CFA-99999", "audit", "Team Manager", "S1", "2022-08-20", "Good"],
+    ])
+
+    code = cli.main(["validate", str(activities), "--warehouse", str(sample_run.paths.warehouse)])
+
+    output = capsys.readouterr().out
+    assert code == 1, output
+    assert "audit_activities_2022-09-01.csv: audit_activities: 2 row(s), 1 valid, 1 rejected" in output
+    assert "row 3, audit_id:" in output and "row 2, audit_id:" not in output
+
+
 def test_sample_writes_the_drop(tmp_path, capsys):
     assert cli.main(["sample", str(tmp_path / "drop")]) == 0
     names = sorted(p.name for p in (tmp_path / "drop").iterdir())

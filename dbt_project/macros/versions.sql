@@ -20,9 +20,12 @@
 {%- endmacro %}
 
 {#- True when a full extract of the entity, newer than the record's current version, no longer
-    holds the record. Where the entity carries la_code, a full extract covers the councils whose
-    rows it holds; otherwise (contract v1's activities, grades and actions) the whole entity. -#}
-{% macro retired_by_full_extract(entity, version, source_relation, la_code_column=none) -%}
+    holds the record. It retires council by council: in a council's folder it covers that
+    council; delivered flat, the councils whose rows it holds. A flat v1 file of an entity whose
+    v1 rows carry no la_code (activities, grades, actions) covers the records delivered flat by
+    v1, as it covered the whole entity in a one-council warehouse. `version` must have la_code
+    (the record's council) and is_delivered_flat_v1. -#}
+{% macro retired_by_full_extract(entity, version, source_relation, flat_v1_covers_entity=false) -%}
     exists (
         select 1
         from {{ ref('stg_ops__load_log') }} as full_extract
@@ -32,11 +35,20 @@
               full_extract.extract_date > {{ effective_extract_date(version) }}
               or (full_extract.extract_date = {{ effective_extract_date(version) }} and full_extract.load_id > {{ version }}.load_id)
           )
-          {%- if la_code_column %}
-          and exists (
-              select 1 from {{ source_relation }} as held
-              where held.load_id = full_extract.load_id and held.{{ la_code_column }} = {{ version }}.{{ la_code_column }}
+          and (
+              full_extract.council_folder = {{ version }}.la_code
+              or (
+                  full_extract.council_folder is null
+                  and (
+                      {%- if flat_v1_covers_entity %}
+                      (coalesce(full_extract.contract_version, 1) = 1 and {{ version }}.is_delivered_flat_v1) or
+                      {%- endif %}
+                      exists (
+                          select 1 from {{ source_relation }} as held
+                          where held.load_id = full_extract.load_id and held.la_code = {{ version }}.la_code
+                      )
+                  )
+              )
           )
-          {%- endif %}
     )
 {%- endmacro %}

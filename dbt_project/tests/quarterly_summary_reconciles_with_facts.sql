@@ -12,7 +12,8 @@ from_facts as (
 
     from {{ ref('fct_audit') }} as audits
     left join {{ ref('fct_audit_activity') }} as activities
-        on activities.audit_id = audits.audit_id
+        on activities.la_code = audits.la_code
+        and activities.audit_id = audits.audit_id
     where audits.is_counted
     group by audits.la_code, audits.quarter_label
 

@@ -1,5 +1,6 @@
-"""Great Expectations suites as Dagster asset checks on the raw assets (blocking: dbt does not
-build on raw rows that break the contract)."""
+"""Great Expectations suites as blocking Dagster asset checks: on the raw assets (dbt does not
+build on raw rows that break the contract), and on the BI marts (nothing is published from
+marts that fail their quality gates)."""
 
 import time
 
@@ -11,6 +12,8 @@ from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.ingest.build_failures import record_check_failures
 from orchestration.ingest.error_report import write_error_report
 from orchestration.ingest.recheck import recheck_failures
+from orchestration.quality.mart_gates import gated_marts, run_mart_gates
+from orchestration.quality.run_report import MART_GATE
 
 
 def contract_suite_check(entity: Entity) -> dg.AssetChecksDefinition:
@@ -52,3 +55,47 @@ def contract_suite_check(entity: Entity) -> dg.AssetChecksDefinition:
 
 
 contract_suite_checks = [contract_suite_check(entity) for entity in load_contract().entities.values()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality gates on the BI marts, after the dbt build and before publishing
+# ---------------------------------------------------------------------------------------------
+
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            name=MART_GATE,
+            asset=dg.AssetKey(["marts", mart]),
+            description=f"marts.{mart} passes the Great Expectations suite expectations/marts__{mart}.json.",
+            blocking=True,
+        )
+        for mart in gated_marts()
+    ],
+    name="mart_quality_gates",
+    pool=WAREHOUSE_POOL,
+)
+def mart_quality_gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    """Every BI mart's suite in one step (Great Expectations is imported once), with the run's
+    Data Docs. A failure stops publishing: the last good warehouse and exports stay as they are."""
+    paths = warehouse.paths
+    with warehouse_writer(context, paths):
+        results, data_docs = run_mart_gates(paths.build_database, paths.warehouse, context.run.run_id)
+    context.log.info(f"quality gates: Great Expectations Data Docs {data_docs}")
+    for result in results:
+        for failure in result.failures:
+            context.log.error(f"quality gate failed: {failure}")
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey(["marts", result.mart]),
+            check_name=MART_GATE,
+            passed=result.passed,
+            metadata={
+                "data_docs": dg.MetadataValue.path(str(data_docs)),
+                "suite": f"expectations/{result.suite}.json",
+                "rows_checked": result.rows,
+                "expectations": result.expectations,
+                "failed_expectations": "\n".join(str(failure) for failure in result.failures),
+                "seconds": round(result.seconds, 2),
+            },
+        )

@@ -8,6 +8,9 @@
   with the record's key. A rejection leaves it when a later delivery of the same record loads,
   when the same file is delivered again (its own rejections then stand), or, for a waiting row,
   when its parent arrives and the row loads.
+
+Both carry delivered values, whatever they hold: they are written by orchestration.safe_csv, so
+a value that a spreadsheet would run as a formula is shown as text.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from orchestration.safe_csv import write_relation
 from orchestration.settings import WarehousePaths
 from orchestration.warehouse_db import WarehouseConnection, build_connection
 
@@ -75,12 +79,6 @@ OUTSTANDING_QUERY = """
 """
 
 
-def _write_csv(relation, path: Path) -> None:
-    relation.write_csv(str(path), header=True)
-    # Excel opens a UTF-8 CSV correctly only with a byte-order mark.
-    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-
-
 def write_error_report(paths: WarehousePaths, run_id: str | None) -> tuple[Path, int]:
     """Write the run's report beside the warehouse (and a dated copy), and the outstanding list;
     return the run report's path and row count."""
@@ -90,8 +88,8 @@ def write_error_report(paths: WarehousePaths, run_id: str | None) -> tuple[Path,
     with build_connection(paths, read_only=True) as connection:
         relation = connection.sql(_REPORT_QUERY, params={"run_id": run_id})
         rows = relation.fetchall()
-        _write_csv(relation, dated)
-        _write_csv(connection.sql(OUTSTANDING_QUERY), paths.outstanding_rejections)
+        write_relation(relation, dated)
+        write_relation(connection.sql(OUTSTANDING_QUERY), paths.outstanding_rejections)
     shutil.copyfile(dated, paths.error_report)
     return paths.error_report, len(rows)
 

@@ -45,6 +45,10 @@ class Sheet:
     dropped_headers: list[str] = field(default_factory=list)
     unmatched_headers: list[str] = field(default_factory=list)
     absent_optional_fields: list[str] = field(default_factory=list)
+    contract_version: int = 1
+    """The contract version the sheet follows (from its columns, or a word in its file's name)."""
+    present_fields: frozenset[str] = frozenset()
+    """The fields the sheet has a column for."""
 
     @property
     def columns_not_loaded(self) -> list[str]:
@@ -127,6 +131,7 @@ class _HeaderMatch:
     column_field: dict[int, str]
     extra_columns: dict[int, str]
     dropped: list[str]
+    version: int = 1
 
 
 def _match_headers(headers: list[Cell], entity: Entity, contract: Contract, where: str) -> _HeaderMatch:
@@ -148,30 +153,39 @@ def _match_headers(headers: list[Cell], entity: Entity, contract: Contract, wher
     return match
 
 
-def _checked_header_match(headers: list[Cell], entity: Entity, contract: Contract, where: str) -> _HeaderMatch:
-    """The header row matched to the entity's fields, or the reason the sheet cannot be read."""
+def _checked_header_match(
+    headers: list[Cell], entity: Entity, contract: Contract, where: str, file_name: str = ""
+) -> _HeaderMatch:
+    """The header row matched to the entity's fields, or the reason the sheet cannot be read.
+    A field new in a later contract version than the file follows is not required of it."""
     if all(header is None for header in headers):
         raise FileRejected(f"{where}: no header row")
     match = _match_headers(headers, entity, contract, where)
     if not match.column_field:
         raise FileRejected(
             f"{where}: no header row: the first row names none of the {entity.name} fields "
-            f"({', '.join(entity.field_names)})"
+            f"({', '.join(f.name for f in entity.fields if f.since == 1)})"
         )
-    missing = [f.name for f in entity.fields if f.required and f.name not in match.column_field.values()]
+    match.version = contract.file_version(entity, set(match.column_field.values()), file_name)
+    missing = [
+        f.name for f in entity.fields
+        if f.required and f.since <= match.version and f.name not in match.column_field.values()
+    ]
     if missing:
-        raise FileRejected(f"{where}: missing required columns: {', '.join(missing)}")
+        in_version = f" (contract v{match.version})" if any(f.since > 1 for f in entity.fields if f.name in missing) else ""
+        raise FileRejected(f"{where}: missing required columns{in_version}: {', '.join(missing)}")
     return match
 
 
 def _read_sheet(
-    rows: list[list[object]], entity: Entity, contract: Contract, where: str, sheet_name: str | None, text_only: bool = False
+    rows: list[list[object]], entity: Entity, contract: Contract, where: str, sheet_name: str | None, text_only: bool = False,
+    file_name: str = "",
 ) -> Sheet:
     """Match the first row as headers; the rest become records numbered as a spreadsheet shows them."""
     if not rows:
         raise FileRejected(f"{where}: no header row")
     headers = [_clean_cell(c) for c in rows[0]]
-    match = _checked_header_match(headers, entity, contract, where)
+    match = _checked_header_match(headers, entity, contract, where, file_name)
     width = len(headers)
     data = rows[1:]
     # Column by column: a CSV's cells are all text and clean in one vectorised pass; a workbook's
@@ -192,10 +206,11 @@ def _sheet_from_columns(
     where: str,
     sheet_name: str | None,
     match: _HeaderMatch | None = None,
+    file_name: str = "",
 ) -> Sheet:
     """A sheet from its header row and its columns of cleaned text (missing as None), each
     indexed like `row_numbers`; rows with nothing in them are left out."""
-    match = match or _checked_header_match(headers, entity, contract, where)
+    match = match or _checked_header_match(headers, entity, contract, where, file_name)
     blank = pd.Series(True, index=row_numbers.index)
     for column in cleaned.values():
         blank &= column.isna()
@@ -216,10 +231,13 @@ def _sheet_from_columns(
         # A marker every entity carries (`deleted`) is absent from nearly every delivery: naming it
         # on every load would bury the absent columns that matter.
         absent_optional_fields=[
-            name
-            for name in entity.field_names
-            if name not in match.column_field.values() and name not in contract.fields_on_every_entity
+            f.name
+            for f in entity.fields
+            if f.name not in match.column_field.values() and f.name not in contract.fields_on_every_entity
+            and f.since <= match.version
         ],
+        contract_version=match.version,
+        present_fields=frozenset(match.column_field.values()),
     )
 
 
@@ -230,7 +248,7 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents
     text = _decode(content, file_name)
     if not text.strip():
         raise FileRejected("the file is empty")
-    fast = _read_csv_with_duckdb(text, entity, contract)
+    fast = _read_csv_with_duckdb(text, entity, contract, file_name)
     if fast is not None:
         return FileContents(sheets=[fast])
     # strict: an unterminated quote would otherwise swallow every later row into one cell.
@@ -239,7 +257,9 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents
         rows = list(reader)
     except csv.Error as error:
         raise FileRejected(f"not readable as CSV at line {reader.line_num}: {error}") from None
-    return FileContents(sheets=[_read_sheet(rows, entity, contract, where="the file", sheet_name=None, text_only=True)])
+    return FileContents(
+        sheets=[_read_sheet(rows, entity, contract, where="the file", sheet_name=None, text_only=True, file_name=file_name)]
+    )
 
 
 # What Python's str.strip() takes off a cell, that DuckDB's trim() would leave.
@@ -247,7 +267,7 @@ _WHITESPACE = " \t\n\r\x0b\x0c\xa0"
 _BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
 
 
-def _read_csv_with_duckdb(text: str, entity: Entity, contract: Contract) -> Sheet | None:
+def _read_csv_with_duckdb(text: str, entity: Entity, contract: Contract, file_name: str = "") -> Sheet | None:
     """The file read by DuckDB's CSV reader, cells trimmed in SQL: the fast path for an ordinary
     file. None when the file is anything but ordinary (blank lines, which shift row numbers, a
     quoted cell over several lines, a stray quote, a header the sheet cannot use): the Python
@@ -287,7 +307,7 @@ def _read_csv_with_duckdb(text: str, entity: Entity, contract: Contract) -> Shee
             [_clean_cell(cell) for cell in header_line],
             {index: frame[f"c{index}"] for index in range(width)},
             frame["row_number"],
-            entity, contract, where="the file", sheet_name=None,
+            entity, contract, where="the file", sheet_name=None, file_name=file_name,
         )
     except FileRejected:
         return None  # the Python reader finds the same fault, or an earlier one, and says which
@@ -364,7 +384,7 @@ def read_xlsx(path: Path, contract: Contract) -> FileContents:
     # A blank sheet left in a template (an Actions sheet with no actions yet) is not a broken file.
     not_loaded += [SheetNotLoaded(name, entity, "the sheet is empty") for name, entity in chosen if name in blank]
     sheets = [
-        _read_sheet(sheet_rows[name], entity, contract, where=f"sheet {name!r}", sheet_name=name)
+        _read_sheet(sheet_rows[name], entity, contract, where=f"sheet {name!r}", sheet_name=name, file_name=path.name)
         for name, entity in chosen
         if name not in blank
     ]

@@ -23,6 +23,10 @@ _TIME = r"(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 ISO_DATE = rf"^([0-9]{{4}})-([0-9]{{1,2}})-([0-9]{{1,2}}){_TIME}$"
 UK_DATE = rf"^([0-9]{{1,2}})/([0-9]{{1,2}})/([0-9]{{4}}){_TIME}$"
 LA_CODE = r"^[0-9]{3}$"
+# Joins a record's council to its identifier in a reference key: no code or id holds it.
+COUNCIL_SEPARATOR = "\x1f"
+# A degraded field's value is never stored, not even in a rejection: its reasons say so.
+NOT_KEPT = " (the value is not kept)"
 
 _local = threading.local()
 
@@ -74,8 +78,38 @@ def _date_columns(f: Field) -> str:
         CAST(nullif(coalesce(nullif({iso}.d, ''), {uk}.d), '') AS INTEGER) AS "{f.name}__d\""""
 
 
+def _degraded_date_problem(f: Field) -> str:
+    """Why a date that is degraded at the door (a date of birth) is not a date, in words that
+    never repeat the value; its bounds are the audit's date, not the warehouse's quarters."""
+    cell, form, y, m, d = (f'"{f.name}"', f'"{f.name}__form"', f'"{f.name}__y"', f'"{f.name}__m"', f'"{f.name}__d"')
+    return f"""
+        CASE
+            WHEN {cell} IS NULL THEN NULL
+            WHEN {form} IS NULL THEN {_quote(f"{f.name} is not a date: use YYYY-MM-DD or DD/MM/YYYY" + NOT_KEPT)}
+            WHEN {form} = 'uk' AND {m} > 12 AND {d} <= 12
+                THEN {_quote(f"{f.name} looks like a US month-first date: use DD/MM/YYYY or YYYY-MM-DD" + NOT_KEPT)}
+            WHEN {m} NOT BETWEEN 1 AND 12 THEN {_quote(f"{f.name} is not a date: there is no such month" + NOT_KEPT)}
+            WHEN {d} NOT BETWEEN 1 AND day(last_day(make_date({y}, {m}, 1)))
+                THEN {_quote(f"{f.name} is not a date: there is no such day" + NOT_KEPT)}
+        END"""
+
+
+def _age_band(f: Field, contract: Contract) -> str:
+    """The age band, at the date field `degrade_at`, of a date of birth: whole years completed."""
+    born, at = f'"{f.name}__date"', f'"{f.degrade_at}__date"'
+    age = (
+        f"(year({at}) - year({born}) - CASE WHEN month({at}) * 100 + day({at}) < month({born}) * 100 + day({born})"
+        " THEN 1 ELSE 0 END)"
+    )
+    bands = contract.categories[f.degrade_category].values
+    branches = " ".join(f"WHEN {age} >= {band.from_age} THEN {_quote(band.code)}" for band in reversed(bands))
+    return f'CASE WHEN {born} IS NOT NULL AND {at} IS NOT NULL AND {born} <= {at} THEN CASE {branches} END END AS "{f.name}__band"'
+
+
 def _date_problem(f: Field, contract: Contract) -> str:
     """Why a date cell is not a date the warehouse takes, or null."""
+    if f.is_degraded:
+        return _degraded_date_problem(f)
     cell, form, y, m, d = (f'"{f.name}"', f'"{f.name}__form"', f'"{f.name}__y"', f'"{f.name}__m"', f'"{f.name}__d"')
     first = f"make_date({y}, {m}, 1)"
     delivery = contract.delivery
@@ -102,7 +136,7 @@ def _date_problem(f: Field, contract: Contract) -> str:
         END"""
 
 
-def _typed_query(entity: Entity, contract: Contract) -> str:
+def _typed_query(entity: Entity, contract: Contract, per_council: bool = False) -> str:
     parts_columns = ",\n".join(_date_columns(f) for f in entity.fields if f.type == "date")
     # Typing the dates needs their problems first: a lateral alias would not be portable, so nest.
     checked_columns, date_columns = [], []
@@ -125,7 +159,10 @@ def _typed_query(entity: Entity, contract: Contract) -> str:
         f = next(f for f in entity.fields if f.name == name)
         key_parts.append(f'coalesce("{name}__code", "{name}")' if f.type == "category" else f'"{name}"')
     key_present = " AND ".join(f'"{name}" IS NOT NULL' for name in entity.key)
-    record_key = f"CASE WHEN {key_present} THEN concat_ws(' / ', {', '.join(key_parts)}) END AS record_key"
+    # A record of a council is known by its council too: the same audit_id in two is two records.
+    council = [f'"{contract.council_field}"'] if per_council else []
+    record_key = f"CASE WHEN {key_present} THEN concat_ws(' / ', {', '.join([*council, *key_parts])}) END AS record_key"
+    bands = "".join(f",\n        {_age_band(f, contract)}" for f in entity.fields if f.is_degraded and f.type == "date")
     return f"""
         WITH parts AS (
             SELECT cells.*{',' if parts_columns else ''}
@@ -136,16 +173,27 @@ def _typed_query(entity: Entity, contract: Contract) -> str:
             SELECT parts.*{',' if problems else ''}
             {problems}
             FROM parts
+        ),
+        dated AS (
+            SELECT checked.*{',' if dates else ''}
+            {dates},
+            {record_key}
+            FROM checked
         )
-        SELECT checked.*{',' if dates else ''}
-        {dates},
-        {record_key}
-        FROM checked
+        SELECT dated.*{bands}
+        FROM dated
     """
 
 
-def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[str]:
-    """One SELECT (row_number, field, value, reason, is_reference) per rule, over the typed sheet."""
+def _rule_queries(
+    entity: Entity, contract: Contract, today: dt.date, per_council: bool = False, council: str | None = None,
+    version: int | None = None,
+) -> list[str]:
+    """One SELECT (row_number, field, value, reason, is_reference) per rule, over the typed sheet.
+    `per_council`: keys and references are the council's (contract v2, or a council's folder);
+    `council`: the folder's council, which every row's la_code must be; `version`: the contract
+    version the sheet follows (a field a later version added is not required of it)."""
+    version = version or contract.version
     queries = []
 
     def rule(field: str, value: str, reason: str, failing: str, is_reference: bool = False) -> None:
@@ -161,10 +209,15 @@ def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[st
 
     for f in entity.fields:
         cell = f'"{f.name}"'
+        # A degraded field's value never reaches a rejection (nor the error report).
+        shown = "NULL" if f.is_degraded else cell
         own_problem_free = f'"{f.name}__problem" IS NULL' if f.type == "date" else "TRUE"
         if f.type == "date":
-            rule(f.name, cell, f'"{f.name}__problem"', f'"{f.name}__problem" IS NOT NULL')
-        if f.required:
+            rule(f.name, shown, f'"{f.name}__problem"', f'"{f.name}__problem" IS NOT NULL')
+        if f.is_degraded and f.type == "date":
+            rule(f.name, "NULL", _quote(f"{f.name} is after {f.degrade_at}: the child has no age at the audit" + NOT_KEPT),
+                 f'"{f.name}__date" > "{f.degrade_at}__date"')
+        if f.required and f.since <= version:
             rule(f.name, "NULL", _quote(f"{f.name} is required"), f"{cell} IS NULL")
         if f.required_when:
             (name, values), = f.required_when.items()
@@ -176,7 +229,12 @@ def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[st
             others = tuple(v.code for v in contract.categories[fields[name].category].values if v.code not in values)
             rule(f.name, cell, _quote(f"{f.name} must be empty unless {_describe(f.empty_unless)}"),
                  f"{cell} IS NOT NULL AND {own_problem_free} AND {code_in(name, others)}")
-        if f.type == "category":
+        if f.type == "category" and f.is_degraded:
+            codes = ", ".join(value.code for value in contract.categories[f.category].values)
+            rule(f.name, "NULL",
+                 _quote(f"{f.name} is not {_article(f.category)} {f.category.replace('_', ' ')} code: use one of {codes}" + NOT_KEPT),
+                 f'{cell} IS NOT NULL AND "{f.name}__code" IS NULL')
+        elif f.type == "category":
             category = contract.categories[f.category]
             noun = f.category.replace("_", " ")
             rule(f.name, cell, f"'''' || {cell} || ''' is not {_article(f.category)} {noun}: use {category.describe_choices().replace(chr(39), chr(39) * 2)}'",
@@ -187,27 +245,37 @@ def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[st
         if f.not_before:
             rule(f.name, cell, f"'{f.name} (' || {cell} || ') is before {f.not_before}'",
                  f'"{f.name}__date" < "{f.not_before}__date"')
-        if f.not_in_future:
+        if f.not_in_future and f.is_degraded:
+            rule(f.name, "NULL", _quote(f"{f.name} is in the future" + NOT_KEPT), f"\"{f.name}__date\" > DATE '{today.isoformat()}'")
+        elif f.not_in_future:
             rule(f.name, cell, f"'{f.name} (' || {cell} || ') is in the future'",
                  f"\"{f.name}__date\" > DATE '{today.isoformat()}'")
+    la_code = f'"{contract.council_field}"'
+    if council is not None:
+        reason = f"is not this folder's council: a file in the landing folder's {council}/ subfolder holds council {council}'s records only"
+        rule(contract.council_field, la_code, f"'''' || {la_code} || ''' ' || {_quote(reason)}",
+             f"{la_code} IS NOT NULL AND {la_code} <> {_quote(council)}")
     key_label = ", ".join(entity.key)
     key_values = [f'"{name}"' for name in entity.key]
     shown = key_values[0] if len(key_values) == 1 else (
         f"CASE WHEN {' AND '.join(f'{v} IS NULL' for v in key_values)} THEN NULL "
         f"ELSE concat_ws(', ', {', '.join(f'coalesce({v}, {_quote(chr(0))})' for v in key_values)}) END"
     )
-    # A key counts as the same whatever the spelling of its category parts.
+    # A key counts as the same whatever the spelling of its category parts; per council, only
+    # within its council.
     same_key = [
         f'coalesce("{name}__code", {_quote("unrecognised:")} || "{name}")' if fields[name].type == "category" else f'"{name}"'
         for name in entity.key
     ]
+    same_key = [la_code, *same_key] if per_council else same_key
+    in_council = f" || coalesce(', council ' || {la_code}, '')" if per_council else ""
     queries.append(
         f"""
         SELECT row_number, {_quote(key_label)} AS field, value,
-               'duplicate key ({key_label}) = (' || value || ') within the file' AS reason,
+               'duplicate key ({key_label}) = (' || value || ') within the file'{in_council} AS reason,
                FALSE AS is_reference
         FROM (
-            SELECT row_number, replace({shown}, {_quote(chr(0))}, '') AS value,
+            SELECT row_number, {la_code}, replace({shown}, {_quote(chr(0))}, '') AS value,
                    count(*) OVER (PARTITION BY {', '.join(same_key)}) AS copies,
                    {' OR '.join(f'{v} IS NOT NULL' for v in key_values)} AS has_key
             FROM typed
@@ -216,10 +284,19 @@ def _rule_queries(entity: Entity, contract: Contract, today: dt.date) -> list[st
     )
     for reference in entity.references:
         cell = f'"{reference.field}"'
-        rule(reference.field, cell, f"'{reference.field} ''' || {cell} || ''' does not exist in {reference.entity}'",
-             f"{cell} IS NOT NULL AND {cell} NOT IN (SELECT value FROM known WHERE field = {_quote(reference.field)})",
+        # A row that names its council refers to that council's record; a flat v1 row, to any.
+        key = f"CASE WHEN {la_code} IS NOT NULL THEN {la_code} || {_quote(COUNCIL_SEPARATOR)} || {cell} ELSE {cell} END"
+        rule(reference.field, cell,
+             f"'{reference.field} ''' || {cell} || ''' does not exist in ' || coalesce('council ' || {la_code} || '''s ', '') || '{reference.entity}'",
+             f"{cell} IS NOT NULL AND {key} NOT IN (SELECT value FROM known WHERE field = {_quote(reference.field)})",
              is_reference=True)
     return queries
+
+
+def reference_key(la_code: object, value: object) -> str:
+    """How the known references and the reference rule name a referenced record: with its
+    council where the referring row names one."""
+    return f"{la_code}{COUNCIL_SEPARATOR}{value}" if isinstance(la_code, str) and la_code else str(value)
 
 
 def check_sheet(
@@ -228,9 +305,13 @@ def check_sheet(
     contract: Contract,
     known_references: dict[str, set[str]],
     today: dt.date,
+    per_council: bool = False,
+    council: str | None = None,
+    version: int | None = None,
 ) -> CheckedSheet:
     """Type `cells` (text columns named after the entity's fields, plus row_number) and find
-    every broken rule, in two set-based queries."""
+    every broken rule, in two set-based queries. `known_references` holds reference keys
+    (`reference_key`); `per_council` and `council` as for `_rule_queries`."""
     connection = _engine().cursor()
     try:
         casts = ", ".join(f'CAST(frame."{name}" AS VARCHAR) AS "{name}"' for name in entity.field_names)
@@ -255,9 +336,9 @@ def check_sheet(
         )
         connection.register("known_frame", known)
         connection.execute("CREATE OR REPLACE TEMP TABLE known AS SELECT CAST(field AS VARCHAR) AS field, CAST(value AS VARCHAR) AS value FROM known_frame")
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {_typed_query(entity, contract)}")
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {_typed_query(entity, contract, per_council)}")
         rejections = connection.execute(
-            " UNION ALL ".join(_rule_queries(entity, contract, today)) + " ORDER BY row_number, field"
+            " UNION ALL ".join(_rule_queries(entity, contract, today, per_council, council, version)) + " ORDER BY row_number, field"
         ).df()
         typed = connection.execute("SELECT * FROM typed ORDER BY row_number").df()
     finally:

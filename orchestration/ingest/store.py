@@ -17,6 +17,7 @@ import pandas as pd
 
 from orchestration.contract import Contract, Entity
 from orchestration.ingest.build_failures import BUILD_FAILURES_DDL
+from orchestration.ingest.rules import reference_key
 from orchestration.warehouse_db import WarehouseConnection
 
 # Every raw table starts with these: column -> (DuckDB type, what it means for an analyst).
@@ -28,6 +29,8 @@ LINEAGE_COLUMNS = {
     "loaded_at": ("TIMESTAMP NOT NULL", "When the row was loaded."),
     "extract_date": ("DATE", "The date of the extract that delivered the row (from its file name, else the day it was delivered): the newest extract's version of a record wins."),
     "record_key": ("VARCHAR", "The record's key as the case system knows it, category values as codes; how a rejection is matched to the row that later put it right."),
+    "council_folder": ("VARCHAR", "The council subfolder of the landing folder (its la_code) the file came from; empty for a file delivered flat."),
+    "contract_version": ("INTEGER", "The extract contract version the file followed. Delivered flat by a v1 file, a record is known by its key alone (activities, grades and actions name their audit by audit_id alone); otherwise by its council and key."),
 }
 
 LOAD_STATUSES = ("loaded", "skipped_duplicate", "rejected_file", "sheet_not_loaded")
@@ -54,6 +57,9 @@ LOAD_LOG_DDL = [
     # Added after the first release: a warehouse built before gains them, empty, on its next run.
     "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS extract_date DATE",
     "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS full_extract BOOLEAN",
+    # Added with contract v2 (many councils in one warehouse).
+    "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS council_folder VARCHAR",
+    "ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS contract_version INTEGER",
 ]
 
 OPS_DDL = [
@@ -89,7 +95,7 @@ OPS_DDL = [
 def raw_columns(entity: Entity) -> dict[str, str]:
     columns = {name: kind for name, (kind, _) in LINEAGE_COLUMNS.items()}
     for f in entity.fields:
-        columns[f.stored_name] = "DATE" if f.type == "date" else "VARCHAR"
+        columns[f.stored_name] = "DATE" if f.stored_type == "date" else "VARCHAR"
     columns["extra_columns"] = "VARCHAR"
     return columns
 
@@ -107,6 +113,8 @@ class LoadRecord:
     reason: str | None = None
     extract_date: dt.date | None = None
     full_extract: bool = False
+    council_folder: str | None = None
+    contract_version: int | None = None
 
 
 class WarehouseStore:
@@ -144,22 +152,27 @@ class WarehouseStore:
             self.connection.execute(f"INSERT INTO ops.load_log ({listed}) SELECT {listed} FROM ops.load_log_before_upgrade")
             self.connection.execute("DROP TABLE ops.load_log_before_upgrade")
 
-    def already_loaded_cleanly(self, content_sha256: str, entity: str | None) -> bool:
-        """Whether this content loaded before with nothing rejected. A file some of whose rows
-        were rejected is processed again when re-sent: the rows' causes may have been put right
-        since (their audit has arrived, say)."""
+    def already_loaded_cleanly(self, content_sha256: str, entity: str | None, council_folder: str | None = None) -> bool:
+        """Whether this content loaded before, for the same council folder (or flat), with nothing
+        rejected. A file some of whose rows were rejected is processed again when re-sent: the
+        rows' causes may have been put right since (their audit has arrived, say). The same v1
+        file in two councils' folders is two councils' records."""
         row = self.connection.execute(
             "SELECT count(*) FROM ops.load_log WHERE content_sha256 = ? AND status = 'loaded'"
-            " AND rows_rejected = 0 AND entity IS NOT DISTINCT FROM ?",
-            [content_sha256, entity],
+            " AND rows_rejected = 0 AND entity IS NOT DISTINCT FROM ? AND council_folder IS NOT DISTINCT FROM ?",
+            [content_sha256, entity, council_folder],
         ).fetchall()[0]
         return row[0] > 0
 
-    def known_values(self, entity: str, field: str, among: Iterable[object]) -> set[str]:
-        """Which of the values `among` raw.`entity` holds in `field`. Asking only about the
-        values a file refers to keeps the cost with the file, not with the years of history."""
-        candidates = sorted({str(v) for v in among if isinstance(v, str)})
-        return self.connection.values_present(f"raw.{entity}", field, candidates)
+    def known_references(self, entity: str, field: str, among: Iterable[tuple[object, object]]) -> set[str]:
+        """The reference keys (rules.reference_key) of the (la_code, value) pairs `among` that
+        raw.`entity` holds in `field`: a pair with a council is known when that council's record
+        is, or a record delivered flat by v1 without la_code; a pair without one (a flat v1 row),
+        when any council's is. Asking only about the pairs a file refers to keeps the cost with
+        the file, not with the years of history."""
+        pairs = {(la_code if isinstance(la_code, str) and la_code else None, str(value)) for la_code, value in among if isinstance(value, str)}
+        rows = self.connection.references_present(f"raw.{entity}", field, sorted(pairs, key=lambda pair: (pair[0] or "", pair[1])))
+        return {reference_key(la_code, value) for la_code, value in rows}
 
     def _next_load_id(self) -> int:
         return self.connection.execute("SELECT coalesce(max(load_id), 0) + 1 FROM ops.load_log").fetchall()[0][0]
@@ -180,6 +193,7 @@ class WarehouseStore:
             lineage = {
                 "load_id": load_id, "file_name": load.file_name, "sheet_name": load.sheet_name,
                 "loaded_at": loaded_at, "extract_date": load.extract_date,
+                "council_folder": load.council_folder, "contract_version": load.contract_version,
             }
             if accepted is not None and len(accepted):
                 self._insert_raw(entity, lineage, accepted)
@@ -203,12 +217,13 @@ class WarehouseStore:
                 )
             self.connection.execute(
                 "INSERT INTO ops.load_log (load_id, run_id, file_name, entity, sheet_name, content_sha256, status,"
-                " rows_read, rows_loaded, rows_rejected, reason, loaded_at, extract_date, full_extract)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " rows_read, rows_loaded, rows_rejected, reason, loaded_at, extract_date, full_extract,"
+                " council_folder, contract_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     load_id, run_id, load.file_name, load.entity, load.sheet_name, load.content_sha256,
                     load.status, load.rows_read, load.rows_loaded, load.rows_rejected, load.reason, loaded_at,
-                    load.extract_date, load.full_extract,
+                    load.extract_date, load.full_extract, load.council_folder, load.contract_version,
                 ],
             )
         return load_id
@@ -237,7 +252,7 @@ class WarehouseStore:
         waiting = self.connection.execute(
             """
             SELECT r.load_id, r.row_number, r.field, r.value, r.waiting_row,
-                   l.file_name, l.sheet_name, l.extract_date
+                   l.file_name, l.sheet_name, l.extract_date, l.council_folder, l.contract_version
             FROM ops.rejected_rows AS r
             JOIN ops.load_log AS l USING (load_id)
             WHERE r.entity = ? AND r.waiting_for IS NOT NULL AND r.resolved_by_load_id IS NULL
@@ -246,22 +261,30 @@ class WarehouseStore:
             [entity.name],
         ).fetchall()
         referenced = {ref.field: ref.entity for ref in entity.references}
+        # A waiting row waits for its own council's record (the la_code it was kept with).
+        council_of = {(row[0], row[1]): json.loads(row[4]).get(self.contract.council_field) if row[4] else None for row in waiting}
         known_references = {
-            field: self.known_values(referenced[field], field, [row[3] for row in waiting if row[2] == field])
+            field: self.known_references(
+                referenced[field], field, [(council_of[(row[0], row[1])], row[3]) for row in waiting if row[2] == field]
+            )
             for field in {row[2] for row in waiting} if field in referenced
         }
-        arrived = [row for row in waiting if row[3] in known_references.get(row[2], set())]
+        arrived = [
+            row for row in waiting
+            if reference_key(council_of[(row[0], row[1])], row[3]) in known_references.get(row[2], set())
+        ]
         if not arrived:
             return 0
         loaded_at = dt.datetime.now().replace(microsecond=0)
         by_load: dict[tuple, list[tuple]] = {}
-        for load_id, row_number, field, _value, waiting_row, file_name, sheet_name, extract_date in arrived:
-            by_load.setdefault((load_id, file_name, sheet_name, extract_date), []).append((row_number, field, waiting_row))
+        for load_id, row_number, field, _value, waiting_row, file_name, sheet_name, extract_date, folder, version in arrived:
+            by_load.setdefault((load_id, file_name, sheet_name, extract_date, folder, version), []).append((row_number, field, waiting_row))
         with self.connection.transaction():
-            for (load_id, file_name, sheet_name, extract_date), rows in by_load.items():
+            for (load_id, file_name, sheet_name, extract_date, folder, version), rows in by_load.items():
                 lineage = {
                     "load_id": load_id, "file_name": file_name, "sheet_name": sheet_name,
                     "loaded_at": loaded_at, "extract_date": extract_date,
+                    "council_folder": folder, "contract_version": version,
                 }
                 self._insert_raw(entity, lineage, pd.DataFrame([_row_from_json(row, entity) for _, _, row in rows]))
                 for field in {field for _, field, _ in rows}:
@@ -343,7 +366,7 @@ def _row_json(row: dict[str, object]) -> str:
 def _row_from_json(text: str, entity: Entity) -> dict[str, object]:
     row = json.loads(text)
     for f in entity.fields:
-        if f.type == "date" and row.get(f.name):
+        if f.stored_type == "date" and row.get(f.name):
             row[f.name] = dt.date.fromisoformat(row[f.name])
     return row
 

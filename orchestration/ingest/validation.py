@@ -89,7 +89,21 @@ def _expectation(type_: str, field: str, reason: str, **kwargs: object) -> dict:
 
 def _field_expectations(f: Field, entity: Entity, contract: Contract) -> list[dict]:
     expectations = []
-    if f.required:
+    if f.is_degraded:
+        # Raw holds only the coarser form: a code of the category it degrades into.
+        category = contract.categories[f.degrade_category]
+        return [
+            _expectation(
+                "expect_column_values_to_be_in_set",
+                f.name,
+                f"'{{value}}' is not {_article(f.degrade_category)} {f.degrade_category.replace('_', ' ')}: use {category.describe_choices()}",
+                column=f.name,
+                value_set=[v.code for v in category.values],
+            )
+        ]
+    # A field a later version added is required only of files that have its column, which the
+    # rules check at the door; raw holds v1 rows without it.
+    if f.required and f.since == 1:
         expectations.append(
             _expectation("expect_column_values_to_not_be_null", f.name, f"{f.name} is required", column=f.name)
         )
@@ -164,18 +178,13 @@ def _field_expectations(f: Field, entity: Entity, contract: Contract) -> list[di
 def build_suite(entity: Entity, contract: Contract) -> dict:
     """The entity's expectation suite, as the JSON kept in expectations/<entity>.json."""
     expectations = [e for f in entity.fields for e in _field_expectations(f, entity, contract)]
-    key_reason = f"duplicate key ({', '.join(entity.key)}) = ({{value}}) within the file"
-    key_label = ", ".join(entity.key)
-    if len(entity.key) == 1:
-        expectations.append(
-            _expectation("expect_column_values_to_be_unique", key_label, key_reason, column=entity.key[0])
-        )
-    else:
-        expectations.append(
-            _expectation(
-                "expect_compound_columns_to_be_unique", key_label, key_reason, column_list=list(entity.key)
-            )
-        )
+    # Keys are per council: the same audit_id in two councils of one file is two audits.
+    council_key = [contract.council_field, *entity.key]
+    key_label = ", ".join(council_key)
+    key_reason = f"duplicate key ({key_label}) = ({{value}}) within the file"
+    expectations.append(
+        _expectation("expect_compound_columns_to_be_unique", key_label, key_reason, column_list=council_key)
+    )
     return {
         "name": f"audit_extract__{entity.name}",
         "meta": {
@@ -261,10 +270,10 @@ def suite_failures(entity: Entity, rows: pd.DataFrame, contract: Contract, today
     frame = pd.DataFrame(index=rows.index)
     for f in entity.fields:
         column = rows[f.name]
-        if f.type == "date":
+        if f.stored_type == "date":
             frame[f.name] = pd.to_datetime(column)
-        elif f.type == "category":
-            category = contract.categories[f.category]
+        elif f.stored_type == "category":
+            category = contract.categories[f.degrade_category if f.is_degraded else f.category]
             codes = {value: category.normalise(value) or f"{UNRECOGNISED}{value}" for value in column.dropna().unique()}
             frame[f.name] = column.map(codes).astype(object).where(column.notna(), None)
         else:
@@ -288,27 +297,42 @@ def _extra_by_row(sheet: Sheet, row_numbers: pd.Series) -> pd.Series:
     )
 
 
+def _stored_values(f: Field, typed: pd.DataFrame, contract: Contract) -> pd.Series:
+    """A field's typed column as raw will hold it: dates parsed, a date of birth as its age band,
+    an ethnicity code as its group."""
+    if f.is_degraded and f.type == "date":
+        return typed[f"{f.name}__band"]
+    if f.is_degraded:
+        groups = {value.code: value.group for value in contract.categories[f.category].values}
+        return typed[f"{f.name}__code"].map(groups).astype(object).where(typed[f"{f.name}__code"].notna(), None)
+    return typed[f"{f.name}__date"] if f.type == "date" else typed[f.name]
+
+
 def validate_sheet(
     sheet: Sheet,
     contract: Contract,
     known_references: dict[str, set[str]],
     today: dt.date,
     cells: pd.DataFrame | None = None,
+    council: str | None = None,
 ) -> ValidatedSheet:
     """Type the sheet, check every rule of the contract and every reference, set-based; return
     the accepted rows, the rows waiting for a parent and every rejection.
 
-    `known_references` maps a referencing field to the values the referenced entity holds;
-    `cells` is the sheet as text columns (built from the sheet when not given).
+    `known_references` holds, per referencing field, the reference keys
+    (orchestration.ingest.rules.reference_key) of the records the referenced entity holds;
+    `cells` is the sheet as text columns (built from the sheet when not given); `council` is the
+    la_code of the council folder the sheet came from, if any. A degraded field leaves here in its
+    coarser form only: the rows hold the age band, never the date of birth.
     """
     entity = sheet.entity
     cells = sheet_cells(sheet) if cells is None else cells
-    checked = check_sheet(cells, entity, contract, known_references, today)
+    per_council = sheet.contract_version >= 2 or council is not None
+    checked = check_sheet(cells, entity, contract, known_references, today, per_council, council, sheet.contract_version)
     typed = checked.typed
-    columns = {f.name: (f"{f.name}__date" if f.type == "date" else f.name) for f in entity.fields}
-    rows = pd.DataFrame({name: typed[source] for name, source in columns.items()})
+    rows = pd.DataFrame({f.name: _stored_values(f, typed, contract) for f in entity.fields})
     for f in entity.fields:
-        if f.type == "date":
+        if f.stored_type == "date":
             rows[f.name] = pd.to_datetime(rows[f.name]).dt.date.astype(object).where(rows[f.name].notna(), None)
     rows["row_number"] = typed["row_number"].astype(int)
     rows["record_key"] = typed["record_key"]

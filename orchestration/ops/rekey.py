@@ -65,7 +65,9 @@ def refuse_unless_rekeyable(paths: WarehousePaths, key: bytes, allow_loss: bool)
         raise RekeyRefused(
             f"the warehouse is already under this key (fingerprint {short(old)}): set CFA_PSEUDONYMISATION_KEY to the new key."
         )
-    waiting = [path for path in paths.landing_dir.iterdir() if path.is_file()] if paths.landing_dir.is_dir() else []
+    from orchestration.ingest.landing import landing_files
+
+    waiting = landing_files(paths.landing_dir)
     if waiting:
         raise RekeyRefused(
             f"{len(waiting)} file(s) wait in {paths.landing_dir}: load them with `cfa run` under the current key "
@@ -96,7 +98,10 @@ def replay_archive(
         batch = list(batch)
         fresh.landing_dir.mkdir(parents=True, exist_ok=True)
         for delivery in batch:
-            shutil.copy2(delivery.archived_to, fresh.landing_dir / delivery.file_name)
+            # A council's file goes back into the council's folder (its name is `885/audits_...`).
+            replayed = fresh.landing_dir / delivery.file_name
+            replayed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(delivery.archived_to, replayed)
         ingest_landing_folder(fresh, run_id=run_id, today=batch[0].loaded_on, log=lambda message: None)
         with duckdb.connect(str(fresh.build_database)) as connection:
             # The replayed copies were archived in the work folder: the record points at the real archive.

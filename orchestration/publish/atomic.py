@@ -1,10 +1,7 @@
-"""Atomic publishing of the build database to the warehouse file analysts query.
+"""Replacing what readers use in one step: a file by rename, a folder by switching a link.
 
-DuckDB lets one process write a file or many read it, never both: a BI tool holding the
-warehouse open would make a build fail. So builds write elsewhere (settings.build_database) and
-publishing copies the finished build beside the warehouse and renames it over the old file in
-one step. Readers holding the old file keep reading it; new readers see the new one. The base
-name stays the same, because DuckDB names a file's catalog after it and views refer to it.
+Readers holding the old file or folder open keep reading it; new readers see the new one; no
+reader ever sees half of either.
 """
 
 from __future__ import annotations
@@ -13,16 +10,31 @@ import os
 import shutil
 from pathlib import Path
 
-import duckdb
+
+def replace_file(staged: Path, target: Path) -> None:
+    """Rename `staged` over `target` (same file system, so one atomic rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A write-ahead log beside the target belongs to the old file: DuckDB would replay it into
+    # the new one. The published file is only ever opened read-only, so there should be none.
+    target.with_name(target.name + ".wal").unlink(missing_ok=True)
+    os.replace(staged, target)
 
 
-def publish_warehouse(build_database: Path, warehouse: Path) -> Path:
-    if not build_database.exists():
-        raise FileNotFoundError(f"nothing to publish: {build_database} does not exist")
-    with duckdb.connect(str(build_database)) as connection:
-        connection.execute("CHECKPOINT")  # everything in the file itself, nothing in a WAL
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    staging_copy = warehouse.parent / f".{warehouse.name}.publishing"
-    shutil.copyfile(build_database, staging_copy)
-    os.replace(staging_copy, warehouse)
-    return warehouse
+def switch_folder(new_folder: Path, link: Path) -> None:
+    """Point `link` (a symbolic link) at `new_folder` in one rename. The folder it pointed at
+    before is kept until the next switch (a reader part-way through it can finish); any other
+    folder beside `new_folder` (older ones, or one a crashed run left half-written) is deleted."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():
+        # A real folder where the link belongs (copied without its links, say): move it aside
+        # once, as the previous generation; from now on the switch is one rename.
+        previous = new_folder.parent / f"{link.name}-moved-aside-{new_folder.name}"
+        os.replace(link, previous)
+    staged_link = link.with_name(f".{link.name}.switching")
+    staged_link.unlink(missing_ok=True)
+    staged_link.symlink_to(os.path.relpath(new_folder, link.parent))
+    os.replace(staged_link, link)
+    for folder in new_folder.parent.iterdir():
+        if folder.is_dir() and folder.resolve() not in {new_folder.resolve(), previous}:
+            shutil.rmtree(folder)

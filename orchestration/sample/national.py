@@ -6,12 +6,13 @@
   moderation and both gradings' seven practice-area grades, and 0 to 3 actions;
 - a few audits a year started and cancelled, and a few still in progress at the end;
 - a targeted audit of 10 to 30 children in about one month in three;
-- one or two practice developments a month.
-It is the contract's v1 format in the same files the bundled sample writes for one council
-(`generator.py`), except that the actions are a CSV rather than a workbook sheet. Identifiers
-start with the council's code and the month (885-CFA-202204-001), because v1 links activities,
-grades and actions to their audit by audit_id alone: they must be unique across councils and
-drops.
+- one or two practice developments a month;
+- for every audited child, the characteristics contract v2 allows: date of birth (degraded to an
+  age band at ingestion), sex, DfE ethnicity code, disability and status at the audit.
+It is the contract's v2 format: every file carries la_code, in the same files the bundled
+sample writes for one council (`generator.py`, v1), except that the actions are a CSV rather
+than a workbook sheet. Identifiers still start with the council's code and the month
+(885-CFA-202204-001), so the drop also reads as one flat set of records (bench/floor.sql).
 
 Every column is drawn at once with numpy from one seeded generator, and DuckDB formats and
 writes the files: the cost is per column, not per row, so 153 councils over five years take
@@ -72,6 +73,22 @@ IN_PROGRESS = ((33, 2), (24, 2), (17, 1), (10, 1), (3, 0))
 # Overall grade shares before a council's own tilt: Outstanding, Good, Requires Improvement, Inadequate.
 OVERALL_GRADE_SHARES = (0.03, 0.40, 0.50, 0.07)
 ACTION_COUNTS = (0, 1, 1, 2, 3)
+# The audited child's characteristics (contract v2), drawn from a generator of their own so that
+# every other column is what it was before they were added.
+SEXES = ("Male", "Female", "Not known")
+SEX_SHARES = (0.52, 0.47, 0.01)
+ETHNICITIES = ("WBRI", "WIRI", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH",
+               "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT")
+ETHNICITY_SHARES = (0.66, 0.01, 0.05, 0.01, 0.02, 0.01, 0.02, 0.03, 0.02, 0.03, 0.01, 0.01,
+                    0.02, 0.03, 0.01, 0.01, 0.03, 0.01, 0.01)
+DISABLED_SHARE = 0.12
+# Status at the audit by service area (SERVICE_TEAMS' order): child in need (CIN), child
+# protection plan (CP), child looked after (CLA), care leaver; Family Support's children are on
+# a plan one time in three. Care leavers are 16 to 20, other children 0 to 17.
+STATUSES = ("CIN", "CP", "CLA", "Care leaver")
+STATUS_BY_SERVICE_AREA = (0, 0, 0, 2, 3, 0, 0, 2, 2)
+FAMILY_SUPPORT = 2
+CARE_LEAVERS = 4
 ACTION_DUE_DAYS = (28, 42, 56, 90)
 STAFF_PER_COUNCIL = 40
 EPOCH = dt.date(1970, 1, 1)
@@ -315,6 +332,8 @@ def _draw(la_codes: list[str], months: list[tuple[int, int]], seed: int) -> dict
         + np.floor(rng.random(len(development_month)) * (month_ends - month_starts + 1)[development_month]).astype(np.int64),
         "kind": rng.integers(0, len(PRACTICE_DEVELOPMENTS), len(development_month)),
     })
+    _draw_children(audits, seed)
+    _draw_children(targeted, seed + 1)
     return {
         "audits": audits,
         "activities": activities,
@@ -323,6 +342,23 @@ def _draw(la_codes: list[str], months: list[tuple[int, int]], seed: int) -> dict
         "targeted": targeted,
         "developments": developments,
     }
+
+
+def _draw_children(frame: pd.DataFrame, seed: int) -> None:
+    """The audited children's characteristics, as columns of `frame` (one row per audit, with
+    its service_area and start_day): age in days at the audit's start, sex, ethnicity, disability
+    and status."""
+    rng = np.random.default_rng([seed, 11])
+    count = len(frame)
+    service_area = frame["service_area"].to_numpy()
+    status = np.array(STATUS_BY_SERVICE_AREA)[service_area]
+    status = np.where((service_area == FAMILY_SUPPORT) & (rng.random(count) < 1 / 3), 1, status)
+    age_years = np.where(service_area == CARE_LEAVERS, rng.integers(16, 21, count), rng.integers(0, 18, count))
+    frame["age_days"] = age_years * 365 + rng.integers(0, 365, count)
+    frame["sex"] = rng.choice(len(SEXES), count, p=SEX_SHARES)
+    frame["ethnicity"] = rng.choice(len(ETHNICITIES), count, p=np.array(ETHNICITY_SHARES) / sum(ETHNICITY_SHARES))
+    frame["disabled"] = (rng.random(count) < DISABLED_SHARE) | (service_area == 6)
+    frame["child_status"] = status
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,6 +389,13 @@ def _write_files(connection: duckdb.DuckDBPyConnection, la_codes: tuple[str, ...
     action_statuses = _sql_list(["open", "completed", "cancelled"])
     development_categories = _sql_list(category for _, category, _ in PRACTICE_DEVELOPMENTS)
     development_titles = _sql_list(title for _, _, title in PRACTICE_DEVELOPMENTS)
+    sexes, ethnicities, child_statuses = _sql_list(SEXES), _sql_list(ETHNICITIES), _sql_list(STATUSES)
+    child_columns = f"""
+        {_date('start_day - age_days', '%d/%m/%Y')} AS date_of_birth,
+        {sexes}[sex + 1] AS sex,
+        {ethnicities}[ethnicity + 1] AS ethnicity,
+        CASE WHEN disabled THEN 'Yes' ELSE 'No' END AS disability,
+        {child_statuses}[child_status + 1] AS child_status"""
 
     connection.execute(f"""
         CREATE TEMP TABLE case_file_audits AS
@@ -377,7 +420,7 @@ def _write_files(connection: duckdb.DuckDBPyConnection, la_codes: tuple[str, ...
         COPY (
             SELECT
                 audit_id, la_code, child_id, service_area, team, audit_type, targeted_audit_id, audit_theme,
-                audit_start_date, audit_completed_date, status
+                audit_start_date, audit_completed_date, status, date_of_birth, sex, ethnicity, disability, child_status
             FROM (
                 SELECT
                     0 AS part, row, audit_id, la_code,
@@ -389,7 +432,8 @@ def _write_files(connection: duckdb.DuckDBPyConnection, la_codes: tuple[str, ...
                     NULL AS audit_theme,
                     {_date('start_day', '%d/%m/%Y')} AS audit_start_date,
                     {_date('completed_day', '%d/%m/%Y')} AS audit_completed_date,
-                    {statuses}[status + 1] AS status
+                    {statuses}[status + 1] AS status,
+                    {child_columns}
                 FROM case_file_audits
                 UNION ALL
                 SELECT
@@ -404,7 +448,8 @@ def _write_files(connection: duckdb.DuckDBPyConnection, la_codes: tuple[str, ...
                     {themes}[theme + 1],
                     {_date('start_day', '%d/%m/%Y')},
                     {_date('completed_day', '%d/%m/%Y')},
-                    'completed'
+                    'completed',
+                    {child_columns}
                 FROM targeted_frame
             )
             ORDER BY part, row
@@ -415,6 +460,7 @@ def _write_files(connection: duckdb.DuckDBPyConnection, la_codes: tuple[str, ...
         COPY (
             SELECT
                 activity_id AS "Activity ID",
+                la_code AS "LA Code",
                 audit_id AS "Audit ID",
                 {activity_types}[activity_type + 1] AS "Activity Type",
                 {roles}[role + 1] AS "Completed By Role",
@@ -429,6 +475,7 @@ def _write_files(connection: duckdb.DuckDBPyConnection, la_codes: tuple[str, ...
         COPY (
             SELECT
                 activity_ids.activity_id,
+                activity_ids.la_code,
                 CASE WHEN area_as_code THEN {area_codes} ELSE {area_names} END[practice_area + 1] AS practice_area,
                 CASE WHEN grade_as_ri THEN 'RI' ELSE {grades}[grade] END AS grade
             FROM subsection_grades_frame
@@ -440,6 +487,7 @@ def _write_files(connection: duckdb.DuckDBPyConnection, la_codes: tuple[str, ...
         COPY (
             SELECT
                 case_file_audits.audit_id || '-ACN' || actions_frame.number AS action_id,
+                case_file_audits.la_code,
                 case_file_audits.audit_id,
                 CASE WHEN actions_frame.practice_area >= 0 THEN {area_codes}[actions_frame.practice_area + 1] END AS practice_area,
                 {_date('raised_day')} AS raised_date,

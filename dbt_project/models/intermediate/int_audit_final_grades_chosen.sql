@@ -1,4 +1,4 @@
-{#- One row per audit that has activities: how many of each kind, and the grades that count.
+{#- One row per audit (la_code and audit_id) that has activities: how many of each kind, and the grades that count.
     The moderation's grades are final; where a moderation was done twice, the latest counts
     (and the audit is held back as incomplete downstream until its record is put right). -#}
 with
@@ -14,7 +14,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by audit_id, activity_type
+            partition by la_code, audit_id, activity_type
             order by activity_date desc, activity_id desc
         ) as recency
 
@@ -25,6 +25,7 @@ ranked as (
 summarised as (
 
     select
+        la_code,
         audit_id,
         count(*) as activity_count,
         sum(case when activity_type = 'audit' then 1 else 0 end) as audit_activity_count,
@@ -37,11 +38,12 @@ summarised as (
         max(case when activity_type = 'audit' and recency = 1 then overall_grade_code end) as auditor_overall_grade_code
 
     from ranked
-    group by audit_id
+    group by la_code, audit_id
 
 )
 
 select
+    la_code,
     audit_id,
     cast(activity_count as integer) as activity_count,
     cast(audit_activity_count as integer) as audit_activity_count,

@@ -18,9 +18,9 @@ chosen as (
 
 final_subsection_grades as (
 
-    select audit_id, count(*) as final_subsection_grade_count
+    select la_code, audit_id, count(*) as final_subsection_grade_count
     from {{ ref('int_subsection_grades_finalised') }}
-    group by audit_id
+    group by la_code, audit_id
 
 ),
 
@@ -48,9 +48,11 @@ joined as (
 
     from audits
     left join chosen
-        on chosen.audit_id = audits.audit_id
+        on chosen.la_code = audits.la_code
+        and chosen.audit_id = audits.audit_id
     left join final_subsection_grades
-        on final_subsection_grades.audit_id = audits.audit_id
+        on final_subsection_grades.la_code = audits.la_code
+        and final_subsection_grades.audit_id = audits.audit_id
     cross join practice_areas
 
 ),
@@ -93,6 +95,11 @@ select
     audit_start_date,
     audit_completed_date,
     audit_status,
+    child_age_band,
+    child_sex,
+    child_ethnic_group,
+    child_disability,
+    child_status,
     activity_count,
     audit_activity_count,
     peer_review_count,

@@ -15,6 +15,7 @@ subsection_grades as (
 )
 
 select
+    chosen.la_code,
     chosen.audit_id,
     final_grade.practice_area_code,
     final_grade.grade_code as final_grade_code,
@@ -23,7 +24,9 @@ select
 
 from chosen
 inner join subsection_grades as final_grade
-    on final_grade.activity_id = chosen.final_activity_id
+    on final_grade.la_code = chosen.la_code
+    and final_grade.activity_id = chosen.final_activity_id
 left join subsection_grades as auditor_grade
-    on auditor_grade.activity_id = chosen.auditor_activity_id
+    on auditor_grade.la_code = chosen.la_code
+    and auditor_grade.activity_id = chosen.auditor_activity_id
     and auditor_grade.practice_area_code = final_grade.practice_area_code

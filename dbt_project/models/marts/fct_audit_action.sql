@@ -13,9 +13,10 @@ audits as (
 )
 
 select
+    actions.la_code || '-' || actions.action_id as action_key,
     actions.action_id,
     actions.audit_id,
-    audits.la_code,
+    actions.la_code,
     actions.practice_area_code,
     actions.raised_date,
     actions.due_date,
@@ -27,4 +28,5 @@ select
 
 from actions
 inner join audits
-    on audits.audit_id = actions.audit_id
+    on audits.la_code = actions.la_code
+    and audits.audit_id = actions.audit_id

@@ -20,14 +20,15 @@ activity_types as (
 
 chosen as (
 
-    select final_activity_id from {{ ref('int_audit_final_grades_chosen') }}
+    select la_code, final_activity_id from {{ ref('int_audit_final_grades_chosen') }}
 
 )
 
 select
+    activities.la_code || '-' || activities.activity_id as activity_key,
     activities.activity_id,
     activities.audit_id,
-    audits.la_code,
+    activities.la_code,
     activities.activity_type,
     activity_types.activity_type_name,
     activity_types.sort_order as activity_sequence,
@@ -39,8 +40,10 @@ select
 
 from activities
 inner join audits
-    on audits.audit_id = activities.audit_id
+    on audits.la_code = activities.la_code
+    and audits.audit_id = activities.audit_id
 inner join activity_types
     on activity_types.activity_type_code = activities.activity_type
 left join chosen
-    on chosen.final_activity_id = activities.activity_id
+    on chosen.la_code = activities.la_code
+    and chosen.final_activity_id = activities.activity_id

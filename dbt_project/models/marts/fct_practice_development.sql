@@ -1,4 +1,5 @@
 select
+    la_code || '-' || development_id as development_key,
     development_id,
     la_code,
     published_date,

@@ -30,4 +30,5 @@ select
 
 from grades
 inner join audits
-    on audits.audit_id = grades.audit_id
+    on audits.la_code = grades.la_code
+    and audits.audit_id = grades.audit_id

@@ -6,33 +6,60 @@ source as (
 
 ),
 
+-- A flat v1 action names its audit by audit_id alone: it is the council's of that audit's
+-- newest delivered version (v1's rule: an audit is its audit_id).
+named_audits as (
+
+    {{ newest_version_of(source('audit_extract', 'audits'), 'audit_id', ['la_code'], 'select audit_id from source where la_code is null') }}
+
+),
+
+with_council as (
+
+    select
+        source.*,
+        coalesce(source.la_code, named_audits.la_code) as council_la_code
+
+    from source
+    left join named_audits
+        on source.la_code is null
+        and named_audits.audit_id = source.audit_id
+
+),
+
 versions as (
 
     select
         action_id,
+        council_la_code as la_code,
         audit_id,
-        {{ category_code('practice_area', 'source.practice_area') }} as practice_area_code,
+        {{ category_code('practice_area', 'with_council.practice_area') }} as practice_area_code,
         raised_date,
         due_date,
         completed_date,
-        {{ category_code('action_status', 'source.status') }} as action_status,
+        {{ category_code('action_status', 'with_council.status') }} as action_status,
         load_id,
         file_name as source_file_name,
         source_row,
         loaded_at,
         extract_date,
-        {{ is_marked_deleted('source.deleted') }} as is_marked_deleted,
-        row_number() over (
-            partition by action_id
-            order by {{ newest_version_first() }}
-        ) as version_number
+        {{ is_delivered_flat_v1('with_council') }} as is_delivered_flat_v1,
+        {{ is_marked_deleted('with_council.deleted') }} as is_marked_deleted,
+        {{ version_number(['action_id'], council='council_la_code') }}
 
-    from source
+    from with_council
+
+),
+
+moved as (
+
+    {{ moved_by_flat_v1('versions', ['action_id']) }}
 
 )
 
 select
     action_id,
+    la_code,
     audit_id,
     practice_area_code,
     raised_date,
@@ -45,6 +72,6 @@ select
     loaded_at
 
 from versions
-where version_number = 1
+where {{ is_current_version() }}
     and not is_marked_deleted
-    and not {{ retired_by_full_extract('audit_actions', 'versions', source('audit_extract', 'audit_actions')) }}
+    and not {{ retired_by_full_extract('audit_actions', 'versions', source('audit_extract', 'audit_actions'), flat_v1_covers_entity=true) }}

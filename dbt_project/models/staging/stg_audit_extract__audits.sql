@@ -20,20 +20,32 @@ versions as (
         audit_start_date,
         audit_completed_date,
         {{ category_code('audit_status', 'source.status') }} as audit_status,
+        -- The child's characteristics (contract v2): the age band and ethnic group were degraded
+        -- at the door; the date of birth and ethnicity code were never stored.
+        {{ category_code('age_band', 'source.child_age_band') }} as child_age_band,
+        {{ category_code('sex', 'source.sex') }} as child_sex,
+        {{ category_code('ethnic_group', 'source.ethnic_group') }} as child_ethnic_group,
+        {{ category_code('disability', 'source.disability') }} as child_disability,
+        {{ category_code('child_status', 'source.child_status') }} as child_status,
         load_id,
         file_name as source_file_name,
         source_row,
         loaded_at,
         extract_date,
+        {{ is_delivered_flat_v1('source') }} as is_delivered_flat_v1,
         {{ is_marked_deleted('source.deleted') }} as is_marked_deleted,
-        -- Activities, grades and actions name their audit by audit_id alone (contract v1), so an
-        -- audit is its audit_id: re-sent under a corrected la_code, it moves.
-        row_number() over (
-            partition by audit_id
-            order by {{ newest_version_first() }}
-        ) as version_number
+        -- An audit is its council's la_code and audit_id; delivered flat by v1, its audit_id
+        -- (activities, grades and actions name it by audit_id alone): re-sent under a corrected
+        -- la_code, it moves.
+        {{ version_number(['audit_id']) }}
 
     from source
+
+),
+
+moved as (
+
+    {{ moved_by_flat_v1('versions', ['audit_id']) }}
 
 )
 
@@ -49,12 +61,17 @@ select
     audit_start_date,
     audit_completed_date,
     audit_status,
+    child_age_band,
+    child_sex,
+    child_ethnic_group,
+    child_disability,
+    child_status,
     load_id,
     source_file_name,
     source_row,
     loaded_at
 
 from versions
-where version_number = 1
+where {{ is_current_version() }}
     and not is_marked_deleted
-    and not {{ retired_by_full_extract('audits', 'versions', source('audit_extract', 'audits'), la_code_column='la_code') }}
+    and not {{ retired_by_full_extract('audits', 'versions', source('audit_extract', 'audits')) }}

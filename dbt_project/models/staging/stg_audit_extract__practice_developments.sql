@@ -19,9 +19,12 @@ versions as (
         source_row,
         loaded_at,
         extract_date,
+        {{ is_delivered_flat_v1('source') }} as is_delivered_flat_v1,
         {{ is_marked_deleted('source.deleted') }} as is_marked_deleted,
+        -- Practice developments carry la_code in every version, and nothing names them by id
+        -- alone: a development is always its council's la_code and development_id.
         row_number() over (
-            partition by development_id
+            partition by la_code, development_id
             order by {{ newest_version_first() }}
         ) as version_number
 
@@ -43,4 +46,4 @@ select
 from versions
 where version_number = 1
     and not is_marked_deleted
-    and not {{ retired_by_full_extract('practice_developments', 'versions', source('audit_extract', 'practice_developments'), la_code_column='la_code') }}
+    and not {{ retired_by_full_extract('practice_developments', 'versions', source('audit_extract', 'practice_developments')) }}

@@ -20,6 +20,8 @@ select
     rows_rejected,
     {{ effective_extract_date() }} as extract_date,
     coalesce(full_extract, false) and status = 'loaded' as is_full_extract,
+    council_folder,
+    contract_version,
     loaded_at
 
 from source

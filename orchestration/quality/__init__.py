@@ -1,0 +1,1 @@
+"""Quality gates: what must hold of the marts before anything is published."""

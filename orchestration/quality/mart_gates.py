@@ -1,0 +1,215 @@
+"""Quality gates on the BI marts: the Great Expectations suites `expectations/marts__<mart>.json`.
+
+Each suite validates a batch: `expectations/marts__<mart>.sql` run on the build database, the
+mart's rows beside what the facts say they should be (counts and shares recomputed, share
+totals per council and quarter, a full join so a missing row shows). As the guide says, GX 1.x
+over DuckDB through SQLAlchemy does not work: DuckDB reads the batch into a DataFrame and GX
+validates it with a pandas data source. The contract's grades and practice areas are the
+suites' parameters, so the suites do not restate the contract.
+
+Every run writes GX Data Docs (HTML) into a folder of its own beside the warehouse,
+`data_docs/<run id>/index.html`; the newest KEEP_DATA_DOCS runs' folders are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import Contract, load_contract
+from orchestration.settings import EXPECTATIONS_DIR
+
+SUITE_PREFIX = "marts__"
+KEEP_DATA_DOCS = 14  # about 5 MB each: two weeks of nightly runs
+EXAMPLES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class FailedExpectation:
+    suite: str
+    expectation: str
+    column: str
+    reason: str
+    unexpected: int | None = None
+    examples: tuple = ()
+
+    def __str__(self) -> str:
+        counted = f"{self.unexpected} row(s)" if self.unexpected is not None else "failed"
+        shown = f", e.g. {', '.join(map(str, self.examples))}" if self.examples else ""
+        return f"{self.suite}: {self.reason} [{self.expectation} on {self.column}: {counted}{shown}]"
+
+
+@dataclass
+class GateResult:
+    mart: str
+    suite: str
+    rows: int
+    expectations: int
+    seconds: float
+    failures: list[FailedExpectation] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def suite_paths() -> list[Path]:
+    return sorted(EXPECTATIONS_DIR.glob(f"{SUITE_PREFIX}*.json"))
+
+
+def gated_marts() -> list[str]:
+    """The marts that have a quality gate, by table name."""
+    return [path.stem.removeprefix(SUITE_PREFIX) for path in suite_paths()]
+
+
+def expectation_parameters(contract: Contract) -> dict[str, list]:
+    grades = contract.categories["grade"].values
+    areas = contract.categories["practice_area"].values
+    # A code and its label together, as the batches join them: a valid code with another's label fails.
+    return {
+        "grades": [f"{value.code} {value.label}" for value in grades],
+        "practice_areas": [f"{value.code} {value.label}" for value in areas],
+        "grades_per_quarter": [len(grades)],
+        "practice_areas_per_quarter": [len(areas)],
+    }
+
+
+def batch_frame(connection: duckdb.DuckDBPyConnection, batch_sql: str):
+    """The batch as a DataFrame GX can compare. DuckDB gives integer columns pandas' nullable
+    dtypes, whose empty value (pd.NA, as the full join leaves where the mart or the facts lack a
+    row) GX's pandas metrics cannot compare ("boolean value of NA is ambiguous"): a missing row
+    would fail its expectation with no count or example. Such columns become Python objects with
+    None, which compare as unequal and show as (None, 236)."""
+    import pandas as pd
+
+    frame = connection.execute(batch_sql).df()
+    for name, dtype in frame.dtypes.items():
+        nullable_number = isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype)
+        if nullable_number and not pd.api.types.is_bool_dtype(dtype):
+            column = frame[name]
+            frame[name] = column.astype(object).where(column.notna(), None)
+    return frame
+
+
+def data_docs_root(warehouse: Path) -> Path:
+    return warehouse.parent / "data_docs"
+
+
+class _Gates:
+    """One GX context for a run's gates, with a Data Docs site in the run's own folder."""
+
+    def __init__(self, docs_folder: Path):
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        import great_expectations as gx
+
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = {"globally": False}
+        for site in list(self.context.get_site_names()):
+            self.context.delete_data_docs_site(site)  # the ephemeral context's own, in a temporary folder
+        self.site = "quality_gates"
+        self.context.add_data_docs_site(
+            site_name=self.site,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_folder)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
+                # The validation pages show each expectation beside its result: no separate suite pages.
+                "site_section_builders": {"expectations": "0", "profiling": "0"},
+                "show_how_to_buttons": False,
+            },
+        )
+        self.source = self.context.data_sources.add_pandas("marts")
+        self.docs_folder = docs_folder
+
+    def validate(self, suite_path: Path, frame, parameters: dict) -> list[FailedExpectation]:
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+        gx = self.gx
+        document = json.loads(suite_path.read_text(encoding="utf-8"))
+        suite = gx.ExpectationSuite(name=document["name"], meta=document["meta"])
+        for expectation in document["expectations"]:
+            suite.add_expectation_configuration(ExpectationConfiguration(**expectation))
+        suite = self.context.suites.add(suite)
+        mart = document["meta"]["mart"]
+        batch_definition = self.source.add_dataframe_asset(mart).add_batch_definition_whole_dataframe("build")
+        validation = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=document["name"], data=batch_definition, suite=suite)
+        )
+        result = validation.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_SHOWN},
+        )
+        failures = []
+        for outcome in result.results:
+            if outcome.success:
+                continue
+            config = outcome.expectation_config
+            kwargs = config.kwargs
+            column = kwargs.get("column") or ", ".join(
+                kwargs.get("column_list") or [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
+            )
+            reason = (config.meta or {}).get("reason", config.type)
+            if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+                reason = f"{reason} (could not run: {outcome.exception_info.get('exception_message')})"
+            details = outcome.result or {}
+            failures.append(
+                FailedExpectation(
+                    suite=document["name"],
+                    expectation=config.type,
+                    column=column,
+                    reason=reason,
+                    unexpected=details.get("unexpected_count"),
+                    examples=tuple(details.get("partial_unexpected_list") or ())[:EXAMPLES_SHOWN],
+                )
+            )
+        return failures
+
+    def build_docs(self) -> Path:
+        self.context.build_data_docs(site_names=[self.site])
+        return self.docs_folder / "index.html"
+
+
+def _prune(root: Path, keep: int) -> None:
+    folders = sorted((folder for folder in root.iterdir() if folder.is_dir()), key=lambda folder: folder.stat().st_mtime)
+    for folder in folders[: max(len(folders) - keep, 0)]:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[list[GateResult], Path]:
+    """Validate every gated mart of the build; return the results and the Data Docs index."""
+    root = data_docs_root(warehouse)
+    docs_folder = root / run_id
+    shutil.rmtree(docs_folder, ignore_errors=True)
+    docs_folder.mkdir(parents=True)
+    gates = _Gates(docs_folder)
+    parameters = expectation_parameters(load_contract())
+    results = []
+    with duckdb.connect(str(build_database), read_only=True) as connection:
+        for suite_path in suite_paths():
+            started = time.perf_counter()
+            mart = suite_path.stem.removeprefix(SUITE_PREFIX)
+            document = json.loads(suite_path.read_text(encoding="utf-8"))
+            batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
+            try:
+                frame = batch_frame(connection, batch_sql)
+            except duckdb.Error as error:
+                failure = FailedExpectation(suite_path.stem, "batch query", mart, f"the batch could not be read: {error}")
+                results.append(GateResult(mart, suite_path.stem, 0, len(document["expectations"]), 0.0, [failure]))
+                continue
+            failures = gates.validate(suite_path, frame, parameters)
+            results.append(
+                GateResult(mart, suite_path.stem, len(frame), len(document["expectations"]), time.perf_counter() - started, failures)
+            )
+    index = gates.build_docs()
+    _prune(root, KEEP_DATA_DOCS)
+    return results, index

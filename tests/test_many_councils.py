@@ -1,0 +1,289 @@
+"""Many councils in one warehouse (issue 11): contract v2, council landing folders, the LA seed,
+regional benchmarking, and the child's characteristics degraded at the door.
+
+One `cfa run` (module-scoped) loads a hub's landing folder: council 885's v1 files in `885/`,
+council 886's v2 files in `886/` with the same audit and activity ids, a folder named by no
+council, and, flat, a v2 national drop of councils 330 and 331 (West Midlands, as 885 is).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.contract import load_contract
+from orchestration.ingest.readers import read_file
+from orchestration.sample.national import write_drop, write_national_sample
+from orchestration.settings import WarehousePaths, warehouse_paths
+from tests.conftest import (
+    ACTION_HEADER, ACTIVITY_HEADER, AUDIT_HEADER, GRADE_HEADER, audit_row, cli_environment_restored, run_cli,
+    whole_audit, write_csv, write_drop as write_v1_drop,
+)
+
+CHILD_HEADER = ["date_of_birth", "sex", "ethnicity", "disability", "child_status"]
+# The 886 audits' children (audit_start_date 2022-06-01): date of birth, sex, ethnicity (a DfE
+# code or its label), disability, status. Each date of birth is searched for everywhere after the run.
+CHILDREN_886 = {
+    "A-00123": ["17/03/2011", "F", "MWBC", "No", "CLA"],  # 11 at the audit: 10 to 15, Mixed
+    "A-00124": ["2021-09-29", "Male", "WBRI", "Yes", "CP"],  # 0: under 1, White
+    "A-00125": ["02/11/2005", "2", "Black African", "N", "Care leaver"],  # 16: 16 and over, Black
+}
+BAD_BIRTH_DATES = {"A-00126": "31/02/2010", "A-00127": "2023-01-15"}  # no such day; after the audit
+BIRTH_DATES = ["2011-03-17", "17/03/2011", "2021-09-29", "29/09/2021", "2005-11-02", "02/11/2005", "31/02/2010", "2023-01-15", "15/01/2023"]
+NATIONAL_COUNCILS = ("330", "331")
+
+
+@dataclass
+class HubRun:
+    root: Path
+    paths: WarehousePaths
+    exit_code: int
+    output: str
+    national_birth_dates: list[str]
+
+    def marts(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.paths.warehouse), read_only=True) as connection:
+            return connection.execute(sql, params or []).fetchall()
+
+    def build(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.paths.build_database), read_only=True) as connection:
+            return connection.execute(sql, params or []).fetchall()
+
+
+def _with_council(header: list[str], rows: list[list[object]], la_code: str, after: str) -> tuple[list[str], list[list[object]]]:
+    """A v1 header and rows with a la_code column added after `after`: the v2 form."""
+    at = header.index(after) + 1
+    return header[:at] + ["la_code"] + header[at:], [row[:at] + [la_code] + row[at:] for row in rows]
+
+
+def _council_886(folder: Path) -> None:
+    """Council 886's v2 drop: the same audit and activity ids as 885's, the child's
+    characteristics, and three audits the door rejects."""
+    audits = [whole_audit("A-00123", "Requires Improvement"), whole_audit("A-00124", "Good"), whole_audit("A-00125", "Good")]
+    audit_rows = [audit_row(audit_id, la_code="886") + child for audit_id, child in CHILDREN_886.items()]
+    audit_rows += [audit_row(audit_id, la_code="886") + [born, "F", "WBRI", "No", "CIN"] for audit_id, born in BAD_BIRTH_DATES.items()]
+    audit_rows.append(audit_row("A-00128", la_code="885") + ["01/01/2015", "M", "WBRI", "No", "CIN"])  # another council's row
+    write_csv(folder, "audits_2022-06-30.csv", AUDIT_HEADER + CHILD_HEADER, audit_rows)
+    header, rows = _with_council(ACTIVITY_HEADER, [row for audit in audits for row in audit["audit_activities"]], "886", "activity_id")
+    write_csv(folder, "audit_activities_2022-06-30.csv", header, rows)
+    header, rows = _with_council(GRADE_HEADER, [row for audit in audits for row in audit["audit_subsection_grades"]], "886", "activity_id")
+    write_csv(folder, "audit_subsection_grades_2022-06-30.csv", header, rows)
+    header, rows = _with_council(ACTION_HEADER, [["ACN-1", "A-00123", "Quality of Plans", "2022-06-20", "2022-07-20", "2022-06-28", "completed"]], "886", "action_id")
+    write_csv(folder, "audit_actions_2022-06-30.csv", header, rows)
+
+
+@pytest.fixture(scope="module")
+def hub_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubRun]:
+    root = tmp_path_factory.mktemp("hub_run")
+    landing = root / "landing"
+    (landing / "885").mkdir(parents=True)
+    (landing / "886").mkdir()
+    (landing / "Kent").mkdir()
+    # Council 885: the contract's v1 files, as its case system has always sent them.
+    write_v1_drop(landing / "885", "2022-06-30", whole_audit("A-00123", "Good"), whole_audit("A-00124", "Inadequate"))
+    write_csv(landing / "885", "audit_actions_2022-06-30.csv", ACTION_HEADER, [
+        ["ACN-1", "A-00123", "Quality of Plans", "2022-06-20", "2022-07-20", "2022-06-28", "completed"],
+        ["ACN-2", "A-00124", "", "2022-06-20", "2022-09-20", "", "open"],
+    ])
+    _council_886(landing / "886")
+    write_csv(landing / "Kent", "audits_2022-06-30.csv", AUDIT_HEADER, [audit_row("K-1", la_code="886")])
+    # Councils 330 and 331: a flat v2 drop of April to June 2022, characteristics and all.
+    drop = root / "drop"
+    for path in write_drop(drop, NATIONAL_COUNCILS, [(2022, 4), (2022, 5), (2022, 6)], dt.date(2022, 7, 5), seed=330):
+        shutil.copy(path, landing / path.name)
+    with (drop / "audits_2022-07-05.csv").open(newline="") as handle:
+        born = [dt.datetime.strptime(row["date_of_birth"], "%d/%m/%Y").date() for row in csv.DictReader(handle)]
+    # Those the warehouse cannot hold for any other reason: before its data (from 2022), and not
+    # the first or last day of a month (dim_quarter's calendar holds those).
+    national = sorted({
+        text for day in born if day < dt.date(2021, 1, 1) and 1 < day.day < 28
+        for text in (day.strftime("%d/%m/%Y"), day.isoformat())
+    })
+    warehouse = root / "warehouse" / "cfa.duckdb"
+    with cli_environment_restored():
+        code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
+    yield HubRun(root, warehouse_paths(landing, warehouse), code, output, national)
+
+
+def test_two_councils_with_the_same_audit_ids_load_side_by_side_with_their_own_figures(hub_run):
+    assert hub_run.exit_code == 0, hub_run.output
+    assert hub_run.marts(
+        "SELECT la_code, audit_id, final_overall_grade_code FROM marts.fct_audit WHERE la_code IN ('885', '886') ORDER BY 1, 2"
+    ) == [("885", "A-00123", 2), ("885", "A-00124", 4), ("886", "A-00123", 3), ("886", "A-00124", 2), ("886", "A-00125", 2)]
+    assert hub_run.marts(
+        "SELECT la_code, count(*), count(DISTINCT activity_id) FROM marts.fct_audit_activity WHERE la_code IN ('885', '886') GROUP BY 1 ORDER BY 1"
+    ) == [("885", 6, 6), ("886", 9, 9)]
+    assert hub_run.marts(
+        "SELECT la_code, case_file_audits_completed, audit_activities, good_or_better_share, inadequate_count, actions_raised, actions_completed"
+        " FROM marts.mart_quarterly_summary WHERE quarter_label = '2022-23 Q1' AND la_code IN ('885', '886') ORDER BY 1"
+    ) == [("885", 2, 6, 0.5, 1, 2, 1), ("886", 3, 9, 2 / 3, 0, 1, 1)]
+    assert hub_run.marts("SELECT count(*) FROM marts.mart_audits_held_back") == [(0,)]
+    # Each file's version and council are on record: 885's v1 files took their folder's la_code.
+    versions = hub_run.build(
+        "SELECT DISTINCT coalesce(council_folder, 'flat'), contract_version FROM ops.load_log WHERE status = 'loaded' ORDER BY 1"
+    )
+    # (The flat practice developments file is v1 and v2 alike: it has no field new in v2.)
+    assert versions == [("885", 1), ("886", 2), ("flat", 1), ("flat", 2)]
+    assert hub_run.build("SELECT DISTINCT la_code FROM raw.audit_activities WHERE file_name LIKE '885/%'") == [("885",)]
+
+
+def test_the_door_rejects_another_councils_row_and_names_every_file_it_will_not_read(hub_run):
+    rejections = hub_run.build(
+        "SELECT file_name, row_number, field, value, reason FROM ops.rejected_rows ORDER BY file_name, row_number"
+    )
+    assert rejections == [
+        ("886/audits_2022-06-30.csv", 5, "date_of_birth", None, "date_of_birth is not a date: there is no such day (the value is not kept)"),
+        ("886/audits_2022-06-30.csv", 6, "date_of_birth", None,
+         "date_of_birth is after audit_start_date: the child has no age at the audit (the value is not kept)"),
+        ("886/audits_2022-06-30.csv", 7, "la_code", "885",
+         "'885' is not this folder's council: a file in the landing folder's 886/ subfolder holds council 886's records only"),
+    ]
+    [(status, reason)] = hub_run.build("SELECT status, reason FROM ops.load_log WHERE file_name = 'Kent/audits_2022-06-30.csv'")
+    assert status == "rejected_file" and "subfolder 'Kent' is not named by a council's code" in reason
+    assert "Kent/audits_2022-06-30.csv" in hub_run.output
+    assert (hub_run.paths.archive_dir / dt.date.today().isoformat() / "886" / "audits_2022-06-30.csv").is_file()
+
+
+def test_the_date_of_birth_is_nowhere_in_any_table_or_any_file_the_warehouse_wrote(hub_run):
+    dates = BIRTH_DATES + hub_run.national_birth_dates
+    assert len(hub_run.national_birth_dates) > 100
+    # Degraded at the door: raw holds the age band and the ethnic group, not the date or the code.
+    raw_columns = {row[0] for row in hub_run.build("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'audits'")}
+    assert {"child_age_band", "ethnic_group"} <= raw_columns and not {"date_of_birth", "ethnicity"} & raw_columns
+    pattern = "|".join(re.escape(day) for day in dates)
+    for database in (hub_run.paths.build_database, hub_run.paths.warehouse):
+        with duckdb.connect(str(database), read_only=True) as connection:
+            # Every table (a view holds nothing of its own: it reads these).
+            relations = connection.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+            ).fetchall()
+            assert len(relations) > 20
+            for schema, table in relations:
+                found = connection.execute(
+                    f'SELECT count(*) FROM "{schema}"."{table}" AS r WHERE regexp_matches(CAST(r AS VARCHAR), ?)', [pattern]
+                ).fetchone()[0]
+                assert found == 0, f"a date of birth in {database.name} {schema}.{table}"
+    # Every file the run wrote (the warehouse, build, reports, Dagster's logs), and what it printed;
+    # not the archive, which keeps the extracts as delivered.
+    written = [path for folder in ("warehouse", "dagster") for path in (hub_run.root / folder).rglob("*") if path.is_file()]
+    assert any(path.name == "error_report.csv" for path in written) and any(path.suffix == ".duckdb" for path in written)
+    needles = [day.encode() for day in dates]
+    for path in written:
+        content = path.read_bytes()
+        assert not any(needle in content for needle in needles), f"a date of birth in {path}"
+    assert not any(day in hub_run.output for day in dates)
+
+
+def test_every_regional_figure_is_the_sum_of_its_councils(hub_run):
+    for mart, period in (("mart_benchmark_by_quarter", "quarter_label"), ("mart_benchmark_year_to_date", "fiscal_year")):
+        rows = hub_run.marts(
+            f"SELECT la_code, region_name, {period}, measure_code, coalesce(practice_area_code, ''), council_count, council_base,"
+            f" region_count, region_base, region_councils, england_count, england_base, england_councils FROM marts.{mart}"
+        )
+        regions, england = defaultdict(lambda: [0, 0, 0]), defaultdict(lambda: [0, 0, 0])
+        for _, region, *key, count, base, _, _, _, _, _, _ in rows:
+            for totals in (regions[(region, *key)], england[tuple(key)]):
+                totals[0] += count
+                totals[1] += base
+                totals[2] += base > 0
+        for _, region, *key, _, _, region_count, region_base, region_councils, england_count, england_base, england_councils in rows:
+            assert [region_count, region_base, region_councils] == regions[(region, *key)], (mart, region, key)
+            assert [england_count, england_base, england_councils] == england[tuple(key)], (mart, key)
+    # Worcestershire beside the West Midlands (885, 330 and 331) and England (those and Kent).
+    [(name, region, share, region_share, councils, england_councils, difference)] = hub_run.marts(
+        "SELECT la_name, region_name, council_share, region_share, region_councils, england_councils,"
+        " difference_from_region_percentage_points FROM marts.mart_benchmark_by_quarter"
+        " WHERE la_code = '885' AND quarter_label = '2022-23 Q1' AND measure_code = 'good_or_better'"
+    )
+    assert (name, region, share, councils, england_councils) == ("Worcestershire", "West Midlands", 0.5, 3, 4)
+    assert difference == pytest.approx(100 * (0.5 - region_share))
+    assert hub_run.marts(
+        "SELECT region_name, region_councils, region_share, difference_from_region_percentage_points FROM marts.mart_benchmark_year_to_date"
+        " WHERE la_code = '886' AND fiscal_year = '2022-23' AND measure_code = 'action_completion'"
+    ) == [("South East", 1, 1.0, 0.0)]
+    assert hub_run.marts(
+        "SELECT count(*), count(DISTINCT region_code) FROM marts.dim_local_authority"
+    ) == [(153, 9)]
+
+
+def test_grades_by_the_childs_characteristics_year_to_date(hub_run):
+    # "Good share by ethnic group, year to date", overall grade, for council 886.
+    good_by_group = hub_run.marts(
+        "SELECT value_name, audit_count, group_audits, audit_share FROM marts.mart_equality_grades_year_to_date"
+        " WHERE la_code = '886' AND fiscal_year = '2022-23' AND characteristic = 'ethnic_group' AND grading_code = 'overall'"
+        " AND grade_label = 'Good' ORDER BY value_order"
+    )
+    assert good_by_group == [
+        ("White", 1, 1, 1.0), ("Mixed or Multiple ethnic groups", 0, 1, 0.0), ("Asian or Asian British", 0, 0, None),
+        ("Black, African, Caribbean or Black British", 1, 1, 1.0), ("Other ethnic group", 0, 0, None),
+        ("Refused or not yet obtained", 0, 0, None), ("Not recorded", 0, 0, None),
+    ]
+    groups = dict(hub_run.marts(
+        "SELECT characteristic || ':' || value_code, group_audits FROM marts.mart_equality_grades_year_to_date"
+        " WHERE la_code = '886' AND fiscal_year = '2022-23' AND grading_code = 'overall' AND grade_code = 1 AND group_audits > 0"
+    ))
+    assert groups == {
+        "age_band:10_to_15": 1, "age_band:under_1": 1, "age_band:16_and_over": 1,
+        "sex:female": 2, "sex:male": 1, "ethnic_group:mixed": 1, "ethnic_group:white": 1, "ethnic_group:black": 1,
+        "disability:disabled": 1, "disability:not_disabled": 2,
+        "child_status:child_looked_after": 1, "child_status:child_protection_plan": 1, "child_status:care_leaver": 1,
+    }
+    # Embracing Diversity first; 885's v1 audits carry no characteristics: Not recorded.
+    assert hub_run.marts(
+        "SELECT DISTINCT grading_order, grading_code FROM marts.mart_equality_grades_year_to_date ORDER BY 1 LIMIT 2"
+    ) == [(1, "embracing_diversity"), (2, "overall")]
+    assert hub_run.marts(
+        "SELECT value_code, audit_count, group_audits FROM marts.mart_equality_grades_year_to_date WHERE la_code = '885'"
+        " AND characteristic = 'sex' AND grading_code = 'embracing_diversity' AND grade_code = 2 AND group_audits > 0"
+    ) == [("not_recorded", 1, 2)]
+    # The national councils' children are in every age band.
+    assert hub_run.marts(
+        "SELECT count(DISTINCT value_code) FROM marts.mart_equality_grades_year_to_date"
+        " WHERE la_code IN ('330', '331') AND characteristic = 'age_band' AND group_audits > 0"
+    ) == [(5,)]
+
+
+def test_cfa_sample_councils_writes_v2_extracts_with_the_childs_characteristics(tmp_path, capsys):
+    from orchestration import cli
+
+    assert cli.main(["sample", str(tmp_path), "--councils", "3", "--years", "1"]) == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    assert [path.name for path in written] == [path.name for path in write_national_sample(tmp_path / "again", councils=3, years=1)]
+    assert len(written) == 5
+    contract = load_contract()
+    for path in written:
+        [sheet] = read_file(path, path.read_bytes(), contract).sheets
+        assert "la_code" in sheet.present_fields, path.name
+        # Practice developments carried la_code in v1 already: their file is v1 and v2 alike.
+        assert sheet.contract_version == (1 if sheet.entity.name == "practice_developments" else 2), path.name
+        assert sheet.cells["la_code"].nunique() == 3, path.name
+    audits = next(path for path in written if path.name.startswith("audits_"))
+    with audits.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert all(row[field] for row in rows for field in CHILD_HEADER)
+    assert {row["child_status"] for row in rows} == {"CIN", "CP", "CLA", "Care leaver"}
+    assert len({row["ethnicity"] for row in rows}) > 10
+
+
+def test_the_bundled_v1_sample_is_one_council_beside_its_region(sample_run):
+    with duckdb.connect(str(sample_run.paths.build_database), read_only=True) as connection:
+        assert connection.execute(
+            "SELECT DISTINCT council_folder, contract_version FROM ops.load_log WHERE status = 'loaded'"
+        ).fetchall() == [(None, 1)]
+    assert sample_run.marts(
+        "SELECT la_name, region_name, council_count, council_base, region_councils, difference_from_region_percentage_points"
+        " FROM marts.mart_benchmark_by_quarter WHERE quarter_label = '2022-23 Q2' AND measure_code = 'good_or_better'"
+    ) == [("Worcestershire", "West Midlands", 4, 12, 1, 0.0)]
+    assert sample_run.marts(
+        "SELECT DISTINCT value_code, group_audits FROM marts.mart_equality_grades_year_to_date"
+        " WHERE fiscal_year = '2022-23' AND group_audits > 0"
+    ) == [("not_recorded", 22)]
