@@ -452,7 +452,10 @@ def _print_reports(result) -> None:
 
     for event in result.get_asset_materialization_events():
         if event.asset_key == REPORT_KEY:
-            for path in str(event.materialization.metadata["paths"].value).splitlines():
+            metadata = event.materialization.metadata
+            if "reason" in metadata:  # none written, and why (on PostgreSQL)
+                print(f"Executive summary: {metadata['reason'].value.removeprefix('executive summary: ')}")
+            for path in str(metadata["paths"].value).splitlines():
                 print(f"Executive summary: {path}")
 
 

@@ -22,6 +22,8 @@ import duckdb
 import pytest
 import yaml
 
+from orchestration.quality.mart_gates import gated_marts
+from orchestration.quality.run_report import MART_GATE
 from orchestration.settings import REPO_ROOT, WarehousePaths, warehouse_paths
 from tests import test_sample_report_figures as figures
 from tests.conftest import (
@@ -154,6 +156,7 @@ def test_the_nightly_job_runs_on_postgres_with_dagster_history_in_postgres(postg
     assert "files loaded:             5" in run.output
     assert "rows rejected:            0" in run.output
     assert "warehouse:                schema marts of PostgreSQL database cfa on 127.0.0.1:" in run.output
+    assert "Executive summary: not written on PostgreSQL (it reads the published DuckDB file)" in run.output
     # Nothing was built or published as a DuckDB file: the warehouse is the server's.
     assert not run.paths.build_database.exists() and not run.paths.warehouse.exists()
     assert run.paths.error_report.exists()
@@ -169,7 +172,24 @@ def test_the_nightly_job_runs_on_postgres_with_dagster_history_in_postgres(postg
         ]
         gates = [e for e in evaluations if e.check_name == "rows_meet_the_extract_contract"]
         assert len(gates) == 5 and all(e.passed for e in gates)
-        assert sum(1 for e in evaluations if e.check_name != "rows_meet_the_extract_contract") >= 60  # dbt's tests
+        # So did every mart's quality gate, its batch read from the build's marts in PostgreSQL.
+        mart_gates = {e.asset_key.path[-1]: e for e in evaluations if e.check_name == MART_GATE}
+        assert sorted(mart_gates) == gated_marts() and all(e.passed for e in mart_gates.values())
+        # A passing batch is the mart's rows, nothing missing on either side of its full join.
+        checked = {mart: e.metadata["rows_checked"].value for mart, e in mart_gates.items()}
+        assert checked == {mart: run.marts(f"SELECT count(*) FROM marts.{mart}")[0][0] for mart in checked}
+        assert checked["mart_summary_year_to_date_by_quarter"] > 0
+        assert sum(1 for e in evaluations if e.check_name not in ("rows_meet_the_extract_contract", MART_GATE)) >= 60  # dbt's tests
+        # No Parquet or CSV exports and no executive summary: both are made from a published
+        # DuckDB file, which PostgreSQL has none of; the run says so rather than fail.
+        materialized = {
+            tuple(event.dagster_event.asset_key.path): event.dagster_event.event_specific_data.materialization
+            for event in instance.all_logs(dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        }
+        assert ("published", "warehouse") in materialized and ("published", "exports") not in materialized
+        summary = materialized[("reports", "executive_summary")].metadata
+        assert summary["reports"].value == 0 and "not written on PostgreSQL" in summary["reason"].value
+        assert not (run.paths.warehouse.parent / "exports").exists() and not (run.paths.warehouse.parent / "reports").exists()
         # The shared instance keeps the run queue and the one-writer pool of dagster.yaml.
         concurrency = instance.get_concurrency_config()
         assert concurrency.run_queue_config.max_concurrent_runs == 1

@@ -23,7 +23,7 @@ def executive_summary(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             f"the same figures are in schema marts of {describe_postgres()}"
         )
         context.log.info(reason)
-        return dg.MaterializeResult(metadata={"reports": 0, "reason": reason})
+        return dg.MaterializeResult(metadata={"reports": 0, "paths": dg.MetadataValue.text(""), "reason": reason})
     written = write_latest_reports(warehouse.paths.warehouse)
     for path in written:
         context.log.info(f"executive summary: {path}")
