@@ -4,8 +4,8 @@ Each suite validates a batch: `expectations/marts__<mart>.sql` run on the build 
 mart's rows beside what the facts say they should be (counts and shares recomputed, share
 totals per council and quarter, a full join so a missing row shows). As the guide says, GX 1.x
 over DuckDB through SQLAlchemy does not work: DuckDB reads the batch into a DataFrame and GX
-validates it with a pandas data source. The contract's grades and practice areas are the
-suites' parameters, so the suites do not restate the contract.
+validates it with a pandas data source. The contract's grades, practice areas and the child's
+characteristics are the suites' parameters, so the suites do not restate the contract.
 
 Every run writes GX Data Docs (HTML) into a folder of its own beside the warehouse,
 `data_docs/<run id>/index.html`; the newest KEEP_DATA_DOCS runs' folders are kept.
@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.contract import Contract, load_contract
+from orchestration.contract_outputs import child_characteristics
 from orchestration.settings import EXPECTATIONS_DIR
 
 SUITE_PREFIX = "marts__"
@@ -72,12 +73,18 @@ def gated_marts() -> list[str]:
 def expectation_parameters(contract: Contract) -> dict[str, list]:
     grades = contract.categories["grade"].values
     areas = contract.categories["practice_area"].values
+    # Each characteristic's values and the Not recorded group dim_child_characteristic adds to each.
+    characteristic_values = [
+        f"{name} {value.code} {value.label}" for name in child_characteristics(contract) for value in contract.categories[name].values
+    ] + [f"{name} not_recorded Not recorded" for name in child_characteristics(contract)]
     # A code and its label together, as the batches join them: a valid code with another's label fails.
     return {
         "grades": [f"{value.code} {value.label}" for value in grades],
         "practice_areas": [f"{value.code} {value.label}" for value in areas],
         "grades_per_quarter": [len(grades)],
         "practice_areas_per_quarter": [len(areas)],
+        "child_characteristic_values": characteristic_values,
+        "child_characteristic_values_per_grade": [len(characteristic_values)],
     }
 
 
