@@ -6,8 +6,9 @@ totals per council and quarter, a full join so a missing row shows). As the guid
 over DuckDB through SQLAlchemy does not work: the build database reads the batch into a
 DataFrame and GX validates it with a pandas data source. The batches are portable SQL, read
 through orchestration/warehouse_db.py: on PostgreSQL the build's marts are in schema
-marts_build until publishing swaps them in, so that is where the batches read them. The contract's grades and practice areas are the
-suites' parameters, so the suites do not restate the contract.
+marts_build until publishing swaps them in, so that is where the batches read them. The
+contract's grades, practice areas and the child's characteristics are the suites' parameters,
+so the suites do not restate the contract.
 
 Every run writes GX Data Docs (HTML) into a folder of its own beside the warehouse,
 `data_docs/<run id>/index.html`; the newest KEEP_DATA_DOCS runs' folders are kept.
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.contract import Contract, load_contract
+from orchestration.contract_outputs import child_characteristics
 from orchestration.publish.postgres import MARTS_BUILD
 from orchestration.settings import EXPECTATIONS_DIR
 from orchestration.warehouse_db import WarehouseConnection, connect_build_database, database_errors
@@ -75,12 +77,18 @@ def gated_marts() -> list[str]:
 def expectation_parameters(contract: Contract) -> dict[str, list]:
     grades = contract.categories["grade"].values
     areas = contract.categories["practice_area"].values
+    # Each characteristic's values and the Not recorded group dim_child_characteristic adds to each.
+    characteristic_values = [
+        f"{name} {value.code} {value.label}" for name in child_characteristics(contract) for value in contract.categories[name].values
+    ] + [f"{name} not_recorded Not recorded" for name in child_characteristics(contract)]
     # A code and its label together, as the batches join them: a valid code with another's label fails.
     return {
         "grades": [f"{value.code} {value.label}" for value in grades],
         "practice_areas": [f"{value.code} {value.label}" for value in areas],
         "grades_per_quarter": [len(grades)],
         "practice_areas_per_quarter": [len(areas)],
+        "child_characteristic_values": characteristic_values,
+        "child_characteristic_values_per_grade": [len(characteristic_values)],
     }
 
 
