@@ -27,7 +27,7 @@ endif
 export GX_ANALYTICS_ENABLED := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: run test dev docs contract prepare install clean bench settings test-system-packages
+.PHONY: run test dev docs contract prepare install clean bench settings postgres test-system-packages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ run: $(MANIFEST)
 	@mkdir -p $(LANDING_DIR) && cp $(SAMPLE_DIR)/* $(LANDING_DIR)/
 	$(CFA) run --landing $(LANDING_DIR) --warehouse $(WAREHOUSE)
 
-test: $(MANIFEST) test-system-packages
+test: $(MANIFEST) test-system-packages postgres
 	$(BIN)/python -m pytest
 
 # The report's tests render it in headless Chromium (Debian's package) and print it to PDF with
@@ -64,9 +64,23 @@ test-system-packages:
 		rm -f $$log; \
 	fi
 
+# The PostgreSQL tests (tests/test_postgres.py) and `make bench` start a throwaway server from
+# Debian's postgresql package: install it when missing (as root, no questions asked).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's postgresql: the PostgreSQL tests start a throwaway server from it."; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq </dev/null && apt-get install -y -qq --no-install-recommends postgresql </dev/null; \
+	else \
+		echo "PostgreSQL's server is not installed and this is not root: run 'sudo apt-get install postgresql'." >&2; \
+		exit 1; \
+	fi
+
 # Never part of `make test`: minutes of national-scale runs, written to BENCHMARKS.md.
 # Scale with BENCH_COUNCILS and BENCH_YEARS (the issue's target: 153 and 5).
-bench: $(MANIFEST)
+bench: $(MANIFEST) postgres
 	$(BIN)/python bench/run_bench.py
 
 dev: $(MANIFEST)
@@ -84,6 +98,7 @@ settings:
 	@echo "CFA_ENV=$(CFA_ENV)"
 	@echo "CFA_LANDING_DIR=$(CFA_LANDING_DIR)"
 	@echo "CFA_WAREHOUSE=$(CFA_WAREHOUSE)"
+	@echo "CFA_TARGET=$(if $(CFA_TARGET),$(CFA_TARGET),duckdb)$(if $(filter postgres,$(CFA_TARGET)), (PostgreSQL: $(PGUSER)@$(PGHOST):$(PGPORT)/$(PGDATABASE)),)"
 	@echo "CFA_PSEUDONYMISATION_KEY=$(if $(CFA_PSEUDONYMISATION_KEY),$(if $(filter $(DEVELOPMENT_KEY),$(CFA_PSEUDONYMISATION_KEY)),(the development key),(set)),(not set))"
 
 clean:

@@ -42,6 +42,8 @@ sys.path.insert(0, str(REPO))
 
 from orchestration.sample.national import LA_CODES, drop_shape, write_month_drop, write_national_sample  # noqa: E402
 
+import postgres_bench  # noqa: E402  (bench/: the same figures on PostgreSQL, issue 12)
+
 BENCH_DIR = REPO / "data" / "bench"
 FLOOR_SQL = REPO / "bench" / "floor.sql"
 ANALYST_QUERIES = REPO / "bench" / "analyst_queries.sql"
@@ -612,6 +614,7 @@ def write_report(result: dict) -> str:
         *NOTES,
         *memory_note(build),
         *incremental_note(result["incremental_empty"], result["incremental_history"]),
+        *postgres_bench.report_lines(result),
     ]
     return "\n".join(lines)
 
@@ -732,6 +735,11 @@ def main() -> int:
     log("the same month into an empty warehouse, started by the landing sensor under dagster-daemon")
     result["daemon_runs"] = [daemon_run(BENCH_DIR / "daemon", month_files) for _ in range(incremental_repeats)]
     log(f"  {[round(run.run_seconds, 1) for run in result['daemon_runs']]} s ({[run.status for run in result['daemon_runs']]})")
+
+    # Issue 12: the same build, month drops and queries on PostgreSQL (bench/postgres_bench.py).
+    result["postgres"] = postgres_bench.measure(
+        drop_files, month_files, BENCH_DIR, cfa_run, incremental_repeats, history / "warehouse" / ".build" / "cfa.duckdb", log
+    )
 
     log(f"ingestion throughput: {INGESTION_ROWS:,} audits as CSV and XLSX, {repeats} runs each")
     result["ingestion_rows"] = rows

@@ -29,7 +29,7 @@ years as (
 select
     mart.*,
     least(mart.year_to_date_audits, mart.year_to_date_count, mart.previous_year_audits, mart.previous_year_count) as smallest_count,
-    left(mart.fiscal_year, 4) || '-' || lpad(cast((try_cast(left(mart.fiscal_year, 4) as integer) + 1) % 100 as varchar), 2, '0')
+    left(mart.fiscal_year, 4) || '-' || lpad(cast((case when length(left(mart.fiscal_year, 4)) = 4 and translate(left(mart.fiscal_year, 4), '0123456789', '') = '' then cast(left(mart.fiscal_year, 4) as integer) end + 1) % 100 as varchar), 2, '0')
         as fiscal_year_from_its_start,
     cast(mart.grade_code as varchar) || ' ' || mart.grade_label as grade,
     sum(mart.year_to_date_share) over (partition by mart.la_code, mart.fiscal_year) as year_to_date_share_total,

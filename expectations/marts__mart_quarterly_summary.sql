@@ -84,7 +84,7 @@ active_facts as (
 select
     mart.*,
     least(mart.case_file_audits_completed, mart.audit_activities, mart.inadequate_count, mart.targeted_audits, mart.targeted_audit_children, mart.actions_raised, mart.actions_completed) as smallest_count,
-    left(mart.fiscal_year, 4) || '-' || lpad(cast((try_cast(left(mart.fiscal_year, 4) as integer) + 1) % 100 as varchar), 2, '0')
+    left(mart.fiscal_year, 4) || '-' || lpad(cast((case when length(left(mart.fiscal_year, 4)) = 4 and translate(left(mart.fiscal_year, 4), '0123456789', '') = '' then cast(left(mart.fiscal_year, 4) as integer) end + 1) % 100 as varchar), 2, '0')
         as fiscal_year_from_its_start,
     mart.fiscal_year || ' Q' || cast(mart.fiscal_quarter as varchar) as quarter_label_from_its_parts,
     coalesce(facts.case_file_audits_completed, 0) as case_file_audits_completed_in_facts,
@@ -96,11 +96,11 @@ select
     coalesce(facts.actions_completed, 0) as actions_completed_in_facts,
     -- Shares agree with the facts' counts to double precision (both empty when nothing counts).
     coalesce(
-        abs(mart.good_or_better_share - facts.good_or_better / nullif(facts.case_file_audits_completed, 0)) < 1e-9,
+        abs(mart.good_or_better_share - cast(facts.good_or_better as double precision) / nullif(facts.case_file_audits_completed, 0)) < 1e-9,
         mart.good_or_better_share is null and coalesce(facts.case_file_audits_completed, 0) = 0
     ) as good_or_better_share_reconciles,
     coalesce(
-        abs(mart.good_or_requires_improvement_share - facts.good_or_requires_improvement / nullif(facts.case_file_audits_completed, 0)) < 1e-9,
+        abs(mart.good_or_requires_improvement_share - cast(facts.good_or_requires_improvement as double precision) / nullif(facts.case_file_audits_completed, 0)) < 1e-9,
         mart.good_or_requires_improvement_share is null and coalesce(facts.case_file_audits_completed, 0) = 0
     ) as good_or_requires_improvement_share_reconciles
 

@@ -38,7 +38,7 @@ quarter_counts as (
 select
     mart.*,
     least(mart.year_to_date_audits, mart.year_to_date_count, mart.comparison_quarter_audits, mart.comparison_quarter_count) as smallest_count,
-    left(mart.fiscal_year, 4) || '-' || lpad(cast((try_cast(left(mart.fiscal_year, 4) as integer) + 1) % 100 as varchar), 2, '0')
+    left(mart.fiscal_year, 4) || '-' || lpad(cast((case when length(left(mart.fiscal_year, 4)) = 4 and translate(left(mart.fiscal_year, 4), '0123456789', '') = '' then cast(left(mart.fiscal_year, 4) as integer) end + 1) % 100 as varchar), 2, '0')
         as fiscal_year_from_its_start,
     cast(mart.grade_code as varchar) || ' ' || mart.grade_label as grade,
     mart.practice_area_code || ' ' || mart.practice_area_name as practice_area,

@@ -20,12 +20,11 @@ SHOWN_PER_LIST = 10
 
 
 def _print_run_summary(paths, run_id: str) -> None:
-    import duckdb
-
     from orchestration.ingest.error_report import outstanding_rejections
+    from orchestration.warehouse_db import build_connection, database_errors, describe_postgres, on_postgres
 
     try:
-        with duckdb.connect(str(paths.build_database), read_only=True) as connection:
+        with build_connection(paths, read_only=True) as connection:
             counts = dict(
                 connection.execute(
                     "SELECT status, count(DISTINCT file_name) FROM ops.load_log WHERE run_id = ? GROUP BY status", [run_id]
@@ -46,7 +45,7 @@ def _print_run_summary(paths, run_id: str) -> None:
                 " WHERE run_id = ? ORDER BY 1, 2, 3",
                 [run_id],
             ).fetchall()
-    except duckdb.Error as error:
+    except database_errors() as error:
         print(f"\nNo run summary: the build database could not be read ({error})")
         return
     print()
@@ -79,20 +78,24 @@ def _print_run_summary(paths, run_id: str) -> None:
             about = f"{column}: {message}; " if column and message else ""
             print(f"    {test_name} ({place}): {about}{failing_row or 'no rows kept'}")
     print(f"  error report:             {paths.error_report}")
-    print(f"  warehouse:                {paths.warehouse}")
-    print(f"  exports (Parquet, CSV):   {paths.warehouse.parent / 'exports'}")
+    if on_postgres():
+        print(f"  warehouse:                schema marts of {describe_postgres()}")
+        print("  exports (Parquet, CSV):   none on PostgreSQL: analysts query the marts schema")
+    else:
+        print(f"  warehouse:                {paths.warehouse}")
+        print(f"  exports (Parquet, CSV):   {paths.warehouse.parent / 'exports'}")
     print(f"  archived files:           {paths.archive_dir}")
 
 
 def _held_back_audits(connection) -> list[tuple]:
     """Audits the grade marts hold back, from this build (none before its first dbt build)."""
-    import duckdb
+    from orchestration.warehouse_db import missing_table_errors
 
     try:
         return connection.execute(
             "SELECT audit_id, quarter_label, held_back_reason FROM marts.mart_audits_held_back ORDER BY audit_id"
         ).fetchall()
-    except duckdb.CatalogException:
+    except missing_table_errors():
         return []
 
 
@@ -210,16 +213,15 @@ def _history_loss_allowed(allowed: bool):
 def _refuse_before_running(paths, key: bytes, allow_history_loss: bool) -> None:
     """The checks the job's steps make, made before it starts: a refusal then leaves the
     landing folder, the build and the warehouse exactly as they were."""
-    import duckdb
-
     from orchestration.ops.history import check_history
     from orchestration.ops.keyring import check_key
+    from orchestration.warehouse_db import database_errors
 
     try:
         check_key(paths.warehouse, key, "published warehouse")
         check_key(paths.build_database, key, "build database")
         allowed_loss = check_history(paths.warehouse, paths.build_database, allowed=allow_history_loss or None)
-    except duckdb.Error:
+    except database_errors():
         return  # an unreadable build: the run's first step fails and says so
     if allowed_loss:
         print(f"cfa run: {allowed_loss}")
@@ -229,9 +231,12 @@ def command_run(args: argparse.Namespace) -> int:
     from orchestration.ingest.pseudonymise import pseudonymisation_key
     from orchestration.ops.retention import retention_days
 
+    from orchestration.warehouse_db import target
+
     paths = _warehouse_from_args(args)
     key = pseudonymisation_key()  # refuses in production without the council's key
     retention_days()  # refuses a setting that is not a number of days, before anything runs
+    target()  # and a CFA_TARGET that is neither duckdb nor postgres
     run_id = str(uuid.uuid4())
     with _holding_the_warehouse(paths, "run", run_id, args.wait) as instance, _history_loss_allowed(args.allow_history_loss):
         _refuse_before_running(paths, key, args.allow_history_loss)
@@ -247,6 +252,7 @@ def command_rekey(args: argparse.Namespace) -> int:
     from orchestration.ops.retention import retention_days
 
     paths = _warehouse_from_args(args)
+    _refuse_on_postgres("rekey")
     key = pseudonymisation_key()
     retention_days()
     run_id = str(uuid.uuid4())
@@ -265,6 +271,15 @@ def command_rekey(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_on_postgres(command: str) -> None:
+    """rekey, backup and restore work on the DuckDB files; PostgreSQL has its own tools."""
+    from orchestration.ops.refusals import Refusal
+    from orchestration.warehouse_db import on_postgres
+
+    if on_postgres():
+        raise Refusal(f"cfa {command} works on the DuckDB warehouse files; on PostgreSQL (CFA_TARGET=postgres) see docs/deployment.md.")
+
+
 def command_recover(args: argparse.Namespace) -> int:
     """Mark failed the runs whose process is gone and free their pool slots, without running."""
     paths = _warehouse_from_args(args)
@@ -280,6 +295,7 @@ def command_backup(args: argparse.Namespace) -> int:
     from orchestration.ops.backup import backup
 
     paths = _warehouse_from_args(args)
+    _refuse_on_postgres("backup")
     with _holding_the_warehouse(paths, "backup", None, args.wait):
         folder = backup(paths, Path(args.destination).resolve())
     held = {"the published warehouse": folder / "warehouse", "the build database": folder / "build", "the archive": folder / "archive"}
@@ -297,6 +313,7 @@ def command_restore(args: argparse.Namespace) -> int:
     from orchestration.ops.keyring import key_fingerprint, short
 
     paths = _warehouse_from_args(args)
+    _refuse_on_postgres("restore")
     verify(Path(args.backup))  # a damaged backup is refused before the lock is even taken
     with _holding_the_warehouse(paths, "restore", None, args.wait):
         restored = restore(paths, Path(args.backup))
@@ -344,6 +361,7 @@ def command_validate(args: argparse.Namespace) -> int:
     from orchestration.ingest.rules import reference_key
     from orchestration.ingest.store import WarehouseStore
     from orchestration.ingest.validation import sheet_cells, validate_sheet
+    from orchestration.warehouse_db import connect_duckdb, connect_postgres, on_postgres
 
     contract = load_contract()
     key = pseudonymisation_key()
@@ -353,9 +371,11 @@ def command_validate(args: argparse.Namespace) -> int:
     paths = warehouse_paths(warehouse=args.warehouse)
     # Raw lives in the build database: the published warehouse holds what analysts use.
     connection = None
-    if paths.build_database.exists():
+    if on_postgres():
+        connection = connect_postgres(read_only=True)
+    elif paths.build_database.exists():
         try:
-            connection = duckdb.connect(str(paths.build_database), read_only=True)
+            connection = connect_duckdb(paths.build_database, read_only=True)
         except duckdb.IOException:
             print(f"note: {paths.build_database} is in use by a run: references are checked against the files given only")
     store = WarehouseStore(connection, contract) if connection else None
@@ -432,7 +452,10 @@ def _print_reports(result) -> None:
 
     for event in result.get_asset_materialization_events():
         if event.asset_key == REPORT_KEY:
-            for path in str(event.materialization.metadata["paths"].value).splitlines():
+            metadata = event.materialization.metadata
+            if "reason" in metadata:  # none written, and why (on PostgreSQL)
+                print(f"Executive summary: {metadata['reason'].value.removeprefix('executive summary: ')}")
+            for path in str(metadata["paths"].value).splitlines():
                 print(f"Executive summary: {path}")
 
 

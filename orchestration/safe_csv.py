@@ -102,10 +102,16 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def write_relation(relation: duckdb.DuckDBPyRelation, path: Path) -> None:
+def write_relation(relation, path: Path) -> None:
     """Write a DuckDB relation (a query's result), set-based: text columns neutralised in SQL,
     every non-empty field quoted, dates ISO, a byte-order mark first. Columns of any type but
-    numbers, dates, times and booleans are written as text, neutralised."""
+    numbers, dates, times and booleans are written as text, neutralised. A PostgreSQL result
+    (orchestration.warehouse_db.Rows) is handed to DuckDB first, so both write the same file."""
+    if not isinstance(relation, duckdb.DuckDBPyRelation):
+        frame = relation.df()
+        with duckdb.connect() as scratch:
+            write_relation(scratch.from_df(frame), path)
+        return
     columns = [
         _identifier(name) if _VALUE_TYPES.match(str(kind)) else neutralised_sql(name)
         for name, kind in zip(relation.columns, relation.types)

@@ -24,6 +24,7 @@ os.environ["CFA_PSEUDONYMISATION_KEY"] = DEVELOPMENT_KEY  # the tests' data is s
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.pop("CFA_ENV", None)
+os.environ.pop("CFA_TARGET", None)  # DuckDB, unless a test sets PostgreSQL (tests/test_postgres.py)
 
 
 @pytest.fixture(scope="session", autouse=True)

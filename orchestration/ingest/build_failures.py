@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
+from orchestration.warehouse_db import connect_build_database, database_errors
 
 BUILD_FAILURES_DDL = """
     CREATE TABLE IF NOT EXISTS ops.build_failures (
@@ -62,7 +62,7 @@ def record_build_failures(build_database: Path, target_path: Path, run_id: str |
     failed = _failed_tests(json.loads(run_results_path.read_text()), json.loads(manifest_path.read_text()))
     lines: list[str] = []
     recorded_at = dt.datetime.now().replace(microsecond=0)
-    with duckdb.connect(str(build_database)) as connection:
+    with connect_build_database(build_database) as connection:
         connection.execute("CREATE SCHEMA IF NOT EXISTS ops")
         connection.execute(BUILD_FAILURES_DDL)
         for test in failed:
@@ -71,7 +71,7 @@ def record_build_failures(build_database: Path, target_path: Path, run_id: str |
                 try:
                     relation = connection.sql(f"SELECT * FROM {test['relation']} LIMIT {ROWS_SHOWN_PER_TEST}")
                     rows = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
-                except duckdb.Error:
+                except database_errors():
                     rows = []
             for row in rows or [{}]:
                 # A test over a whole row (staging_rows_are_sound) says which column and rule it broke.
@@ -96,7 +96,7 @@ def record_check_failures(build_database: Path, run_id: str | None, check_name: 
     """Record the values a blocking contract check found in raw (rows written behind
     ingestion's back), for the error report and the run summary."""
     recorded_at = dt.datetime.now().replace(microsecond=0)
-    with duckdb.connect(str(build_database)) as connection:
+    with connect_build_database(build_database) as connection:
         connection.execute("CREATE SCHEMA IF NOT EXISTS ops")
         connection.execute(BUILD_FAILURES_DDL)
         for failure in failures:

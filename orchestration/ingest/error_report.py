@@ -19,15 +19,14 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import duckdb
-
 from orchestration.safe_csv import write_relation
 from orchestration.settings import WarehousePaths
+from orchestration.warehouse_db import WarehouseConnection, build_connection
 
 REPORT_COLUMNS = ["file_name", "sheet", "row_number", "field", "value", "reason", "kind", "loaded_at"]
 
 _REPORT_QUERY = """
-    SELECT file_name, sheet_name AS sheet, NULL AS row_number, NULL AS field, NULL AS value,
+    SELECT file_name, sheet_name AS sheet, CAST(NULL AS INTEGER) AS row_number, NULL AS field, NULL AS value,
            reason, 'rejected file' AS kind, loaded_at
     FROM ops.load_log
     WHERE status = 'rejected_file' AND run_id IS NOT DISTINCT FROM $run_id
@@ -86,7 +85,7 @@ def write_error_report(paths: WarehousePaths, run_id: str | None) -> tuple[Path,
     paths.error_report_history_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     dated = paths.error_report_history_dir / f"error_report_{stamp}.csv"
-    with duckdb.connect(str(paths.build_database), read_only=True) as connection:
+    with build_connection(paths, read_only=True) as connection:
         relation = connection.sql(_REPORT_QUERY, params={"run_id": run_id})
         rows = relation.fetchall()
         write_relation(relation, dated)
@@ -95,6 +94,6 @@ def write_error_report(paths: WarehousePaths, run_id: str | None) -> tuple[Path,
     return paths.error_report, len(rows)
 
 
-def outstanding_rejections(connection: duckdb.DuckDBPyConnection) -> list[dict]:
+def outstanding_rejections(connection: WarehouseConnection) -> list[dict]:
     relation = connection.sql(OUTSTANDING_QUERY)
     return [dict(zip(relation.columns, row)) for row in relation.fetchall()]

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
@@ -37,6 +36,7 @@ from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import sheet_cells, validate_sheet
 from orchestration.ops.keyring import claim_key
 from orchestration.settings import SEEDS_DIR, WarehousePaths
+from orchestration.warehouse_db import build_connection
 
 LOCAL_AUTHORITIES_SEED = SEEDS_DIR / "local_authorities.csv"
 
@@ -258,8 +258,7 @@ def ingest_landing_folder(
         log(note)
     started = time.perf_counter()
 
-    paths.build_database.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(paths.build_database)) as connection:
+    with build_connection(paths) as connection:
         store = WarehouseStore(connection, contract)
         store.ensure_schemas()
         claim_key(connection, key)  # one key per warehouse: refuse another before loading anything
@@ -305,6 +304,7 @@ def ingest_landing_folder(
             for item in (item for item in ordered if item.sheet.entity is entity):
                 _load_sheet(item, store, contract, key, run_id, today, summary, log)
         store.resolve_rejections(run_id)
+        store.refresh_statistics()
 
         for file in files:
             store.mark_archived(file.name, run_id, _archive(file.path, paths.archive_dir, today, file.name))

@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import duckdb
-
 from orchestration.contract import Contract, Entity
 from orchestration.ingest.validation import suite_failures
 from orchestration.settings import WarehousePaths
+from orchestration.warehouse_db import build_connection, build_exists
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,13 @@ def recheck_failures(
     paths: WarehousePaths, entity: Entity, contract: Contract, run_id: str, today: dt.date | None = None
 ) -> tuple[int, list[SuiteFailure]]:
     """(rows checked, every failing value) for the rows of `entity` that run `run_id` loaded."""
-    if not paths.build_database.exists():
+    if not build_exists(paths):
         return 0, []
     today = today or dt.date.today()
     columns = ", ".join(f"raw.{f.stored_name} AS {f.name}" for f in entity.fields)
-    with duckdb.connect(str(paths.build_database), read_only=True) as connection:
-        rows = connection.execute(
+    # Into a DataFrame, whichever database holds raw: GX validates it with a pandas data source.
+    with build_connection(paths, read_only=True) as connection:
+        rows = connection.frame(
             f"""
             SELECT raw.load_id, raw.file_name, raw.source_row, {columns}
             FROM raw.{entity.name} AS raw
@@ -52,7 +52,7 @@ def recheck_failures(
             ORDER BY raw.load_id, raw.source_row
             """,
             [run_id, entity.name],
-        ).df()
+        )
     problems = []
     # One batch per load (file or sheet): a key is unique within its file, not across files.
     for _, batch in rows.groupby("load_id", sort=True):

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from orchestration.contract import Contract, Entity
 from orchestration.ingest.build_failures import BUILD_FAILURES_DDL
 from orchestration.ingest.rules import reference_key
+from orchestration.warehouse_db import WarehouseConnection
 
 # Every raw table starts with these: column -> (DuckDB type, what it means for an analyst).
 LINEAGE_COLUMNS = {
@@ -119,7 +118,7 @@ class LoadRecord:
 
 
 class WarehouseStore:
-    def __init__(self, connection: duckdb.DuckDBPyConnection, contract: Contract):
+    def __init__(self, connection: WarehouseConnection, contract: Contract):
         self.connection = connection
         self.contract = contract
 
@@ -139,20 +138,13 @@ class WarehouseStore:
 
     def _allow_every_load_status(self) -> None:
         """A load log created by an earlier release checks for fewer statuses, and DuckDB cannot
-        alter a CHECK: rebuild the table, rows and all, under today's definition."""
-        checks = [
-            expression
-            for (expression,) in self.connection.execute(
-                "SELECT expression FROM duckdb_constraints() WHERE schema_name = 'ops' AND table_name = 'load_log'"
-                " AND constraint_type = 'CHECK'"
-            ).fetchall()
-        ]
-        if all(status in " ".join(checks) for status in LOAD_STATUSES):
+        alter a CHECK: rebuild the table, rows and all, under today's definition. (A PostgreSQL
+        warehouse began with every status, and could alter its CHECK in place.)"""
+        checks = self.connection.load_log_checks()
+        if checks is None or all(status in checks for status in LOAD_STATUSES):
             return
-        columns = [name for (name,) in self.connection.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'ops' AND table_name = 'load_log'"
-        ).fetchall()]
-        with self._transaction():
+        columns = self.connection.table_columns("ops", "load_log")
+        with self.connection.transaction():
             self.connection.execute("ALTER TABLE ops.load_log RENAME TO load_log_before_upgrade")
             for statement in LOAD_LOG_DDL:
                 self.connection.execute(statement)
@@ -176,39 +168,14 @@ class WarehouseStore:
         """The reference keys (rules.reference_key) of the (la_code, value) pairs `among` that
         raw.`entity` holds in `field`: a pair with a council is known when that council's record
         is, or a record delivered flat by v1 without la_code; a pair without one (a flat v1 row),
-        when any council's is."""
+        when any council's is. Asking only about the pairs a file refers to keeps the cost with
+        the file, not with the years of history."""
         pairs = {(la_code if isinstance(la_code, str) and la_code else None, str(value)) for la_code, value in among if isinstance(value, str)}
-        if not pairs:
-            return set()
-        candidates = pd.DataFrame(sorted(pairs, key=lambda pair: (pair[0] or "", pair[1])), columns=["la_code", "value"], dtype=object)
-        self.connection.register("candidate_references", candidates)
-        try:
-            rows = self.connection.execute(
-                f"""
-                SELECT DISTINCT c.la_code, c.value
-                FROM (
-                    SELECT CAST(la_code AS VARCHAR) AS la_code, CAST(value AS VARCHAR) AS value FROM candidate_references
-                ) AS c
-                JOIN raw.{entity} AS r ON r.{field} = c.value
-                WHERE c.la_code IS NULL OR r.la_code IS NULL OR r.la_code = c.la_code
-                """
-            ).fetchall()
-        finally:
-            self.connection.unregister("candidate_references")
+        rows = self.connection.references_present(f"raw.{entity}", field, sorted(pairs, key=lambda pair: (pair[0] or "", pair[1])))
         return {reference_key(la_code, value) for la_code, value in rows}
 
     def _next_load_id(self) -> int:
         return self.connection.execute("SELECT coalesce(max(load_id), 0) + 1 FROM ops.load_log").fetchall()[0][0]
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.connection.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
 
     def record(
         self,
@@ -221,7 +188,7 @@ class WarehouseStore:
     ) -> int:
         """Write one file's (or sheet's) rows, rejections and load-log entry in one transaction."""
         loaded_at = dt.datetime.now().replace(microsecond=0)
-        with self._transaction():
+        with self.connection.transaction():
             load_id = self._next_load_id()
             lineage = {
                 "load_id": load_id, "file_name": load.file_name, "sheet_name": load.sheet_name,
@@ -263,13 +230,7 @@ class WarehouseStore:
 
     def _insert_frame(self, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
         """One INSERT for the whole frame (never row by row), each column cast to its type."""
-        columns = list(frame.columns)
-        select = ", ".join(f"CAST(frame.{name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in columns)
-        self.connection.register("frame", frame)
-        try:
-            self.connection.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM frame")
-        finally:
-            self.connection.unregister("frame")
+        self.connection.insert_frame(table, frame, types)
 
     def _insert_raw(self, entity: Entity, lineage: dict[str, object], rows: pd.DataFrame) -> None:
         """Insert a sheet's accepted rows (typed, by field name, with row_number, record_key and
@@ -318,7 +279,7 @@ class WarehouseStore:
         by_load: dict[tuple, list[tuple]] = {}
         for load_id, row_number, field, _value, waiting_row, file_name, sheet_name, extract_date, folder, version in arrived:
             by_load.setdefault((load_id, file_name, sheet_name, extract_date, folder, version), []).append((row_number, field, waiting_row))
-        with self._transaction():
+        with self.connection.transaction():
             for (load_id, file_name, sheet_name, extract_date, folder, version), rows in by_load.items():
                 lineage = {
                     "load_id": load_id, "file_name": file_name, "sheet_name": sheet_name,
@@ -330,7 +291,7 @@ class WarehouseStore:
                     row_numbers = [row_number for row_number, row_field, _ in rows if row_field == field]
                     self.connection.execute(
                         "UPDATE ops.rejected_rows SET resolved_by_load_id = load_id, resolved_in_run = ?, resolved_at = ?,"
-                        " resolution = ? WHERE load_id = ? AND entity = ? AND list_contains(?, row_number)",
+                        " resolution = ? WHERE load_id = ? AND entity = ? AND row_number = ANY(?)",
                         [run_id, loaded_at, f"loaded once its {_singular(waiting_row_parent(entity, field))} arrived",
                          load_id, entity.name, row_numbers],
                     )
@@ -368,6 +329,11 @@ class WarehouseStore:
               AND r.entity = again.entity AND again.load_id > r.load_id
             """,
             [run_id, resolved_at],
+        )
+
+    def refresh_statistics(self) -> None:
+        self.connection.refresh_statistics(
+            [f"raw.{name}" for name in self.contract.entities] + ["ops.load_log", "ops.rejected_rows"]
         )
 
     def mark_archived(self, file_name: str, run_id: str | None, archived_to: Path) -> None:

@@ -19,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from orchestration.ops.refusals import Refusal
 from orchestration.settings import WarehousePaths
+from orchestration.warehouse_db import build_connection
 
 RETENTION_SETTING = "CFA_ARCHIVE_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 730
@@ -99,8 +98,7 @@ def delete_expired_archive(
     if not expired:
         return []
     reason = f"archived more than {days} days before {today.isoformat()} ({RETENTION_SETTING})"
-    paths.build_database.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(paths.build_database)) as connection:
+    with build_connection(paths) as connection:
         for statement in DELETIONS_DDL:
             connection.execute(statement)
         for deletion in expired:

@@ -3,9 +3,12 @@
 Each suite validates a batch: `expectations/marts__<mart>.sql` run on the build database, the
 mart's rows beside what the facts say they should be (counts and shares recomputed, share
 totals per council and quarter, a full join so a missing row shows). As the guide says, GX 1.x
-over DuckDB through SQLAlchemy does not work: DuckDB reads the batch into a DataFrame and GX
-validates it with a pandas data source. The contract's grades, practice areas and the child's
-characteristics are the suites' parameters, so the suites do not restate the contract.
+over DuckDB through SQLAlchemy does not work: the build database reads the batch into a
+DataFrame and GX validates it with a pandas data source. The batches are portable SQL, read
+through orchestration/warehouse_db.py: on PostgreSQL the build's marts are in schema
+marts_build until publishing swaps them in, so that is where the batches read them. The
+contract's grades, practice areas and the child's characteristics are the suites' parameters,
+so the suites do not restate the contract.
 
 Every run writes GX Data Docs (HTML) into a folder of its own beside the warehouse,
 `data_docs/<run id>/index.html`; the newest KEEP_DATA_DOCS runs' folders are kept.
@@ -16,16 +19,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from orchestration.contract import Contract, load_contract
 from orchestration.contract_outputs import child_characteristics
+from orchestration.publish.postgres import MARTS_BUILD
 from orchestration.settings import EXPECTATIONS_DIR
+from orchestration.warehouse_db import WarehouseConnection, connect_build_database, database_errors
 
 SUITE_PREFIX = "marts__"
 KEEP_DATA_DOCS = 14  # about 5 MB each: two weeks of nightly runs
@@ -88,7 +92,15 @@ def expectation_parameters(contract: Contract) -> dict[str, list]:
     }
 
 
-def batch_frame(connection: duckdb.DuckDBPyConnection, batch_sql: str):
+def batch_sql_for(connection: WarehouseConnection, batch_sql: str) -> str:
+    """The batch as the build database must run it: on PostgreSQL the marts it checks are still
+    in marts_build (orchestration/publish/postgres.py), the published ones in marts."""
+    if connection.dialect == "postgres":
+        return re.sub(r"\bmarts\.", f"{MARTS_BUILD}.", batch_sql)
+    return batch_sql
+
+
+def batch_frame(connection: WarehouseConnection, batch_sql: str):
     """The batch as a DataFrame GX can compare. DuckDB gives integer columns pandas' nullable
     dtypes, whose empty value (pd.NA, as the full join leaves where the mart or the facts lack a
     row) GX's pandas metrics cannot compare ("boolean value of NA is ambiguous"): a missing row
@@ -96,7 +108,7 @@ def batch_frame(connection: duckdb.DuckDBPyConnection, batch_sql: str):
     None, which compare as unequal and show as (None, 236)."""
     import pandas as pd
 
-    frame = connection.execute(batch_sql).df()
+    frame = connection.frame(batch_sql_for(connection, batch_sql))
     for name, dtype in frame.dtypes.items():
         nullable_number = isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype)
         if nullable_number and not pd.api.types.is_bool_dtype(dtype):
@@ -201,7 +213,7 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
     gates = _Gates(docs_folder)
     parameters = expectation_parameters(load_contract())
     results = []
-    with duckdb.connect(str(build_database), read_only=True) as connection:
+    with connect_build_database(build_database, read_only=True) as connection:
         for suite_path in suite_paths():
             started = time.perf_counter()
             mart = suite_path.stem.removeprefix(SUITE_PREFIX)
@@ -209,7 +221,7 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
             try:
                 frame = batch_frame(connection, batch_sql)
-            except duckdb.Error as error:
+            except database_errors() as error:
                 failure = FailedExpectation(suite_path.stem, "batch query", mart, f"the batch could not be read: {error}")
                 results.append(GateResult(mart, suite_path.stem, 0, len(document["expectations"]), 0.0, [failure]))
                 continue

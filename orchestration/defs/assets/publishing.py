@@ -16,7 +16,9 @@ from orchestration.ops.history import check_history
 from orchestration.ops.keyring import fingerprint_of, mismatch_message
 from orchestration.ops.refusals import Refusal
 from orchestration.ops.retention import delete_expired_archive, retention_days
+from orchestration.publish.postgres import publish_marts
 from orchestration.publish.warehouse import publish
+from orchestration.warehouse_db import analyst_role, build_connection, describe_postgres, on_postgres
 
 
 @dg.asset(
@@ -67,6 +69,12 @@ PUBLISHED_EXPORTS = dg.AssetSpec(
     description="Every published mart as Parquet and CSV with a manifest, in the exports folder beside the warehouse, switched in whole.",
     group_name="published",
     kinds={"parquet", "csv"},
+    # Not written on PostgreSQL, where analysts query the server itself.
+    skippable=True,
+)
+EXPORTS_NOT_ON_POSTGRES = (
+    "exports: none on PostgreSQL (Parquet and CSV files are made from the published DuckDB file); "
+    "analysts and BI tools connect to the server and read schema marts"
 )
 
 
@@ -82,6 +90,9 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     that passed its blocking tests and quality gates, then switched in (a failed build or gate
     stops before this, leaving the last good warehouse and exports as they were)."""
     paths = warehouse.paths
+    if on_postgres():
+        yield from _marts_published_on_postgres(context, warehouse)
+        return
     with warehouse_writer(context, paths, last_step=True):
         allowed_loss = check_history(paths.warehouse, paths.build_database)
         if allowed_loss:
@@ -106,4 +117,21 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "files": published.export_files,
             "manifest": dg.MetadataValue.path(str(published.exports / MANIFEST)),
         },
+    )
+
+
+def _marts_published_on_postgres(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """On PostgreSQL the marts schema is what analysts read: the build's marts are swapped in for
+    it in one transaction, which commits only if the analysts' role then reads every mart and
+    nothing else. There are no export files: analysts and BI tools query the server (Power BI and
+    Excel connect to PostgreSQL directly), so the exports asset is not materialized."""
+    role = analyst_role()
+    with warehouse_writer(context, warehouse.paths, last_step=True), build_connection(warehouse.paths) as connection:
+        access = publish_marts(connection, role)
+    where = describe_postgres()
+    context.log.info(f"published: {len(access.readable_marts)} mart(s) in schema marts of {where}, readable by role {role} and nothing else")
+    context.log.info(EXPORTS_NOT_ON_POSTGRES)
+    yield dg.MaterializeResult(
+        asset_key=PUBLISHED_WAREHOUSE.key,
+        metadata={"database": where, "analyst_role": role, "marts_readable": len(access.readable_marts)},
     )
