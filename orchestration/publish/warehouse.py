@@ -98,7 +98,10 @@ def _copy_table(
 
 
 def _council_figures_as_at(connection: duckdb.DuckDBPyConnection) -> str:
-    """A query of (la_code, figures_as_at): the newest extract that delivered each council's rows."""
+    """A query of (la_code, figures_as_at): the newest extract that delivered each council's rows.
+    A version-1 extract of activities, sub-grades or actions carries no la_code (its rows name
+    their council only through their audit), so it dates no council unless it came from a
+    council's landing folder; the audits extract dates the council."""
     entities = [
         entity.name
         for entity in load_contract().entities.values()
@@ -111,10 +114,11 @@ def _council_figures_as_at(connection: duckdb.DuckDBPyConnection) -> str:
         ).fetchall()
     }
     parts = [
-        f"""SELECT rows.la_code, coalesce(load.extract_date, cast(load.loaded_at AS DATE)) AS extract_date
+        f"""SELECT coalesce(rows.la_code, load.council_folder) AS la_code,
+                   coalesce(load.extract_date, cast(load.loaded_at AS DATE)) AS extract_date
             FROM build.raw.{_identifier(name)} AS rows
             JOIN build.ops.load_log AS load USING (load_id)
-            WHERE load.status = 'loaded'"""
+            WHERE load.status = 'loaded' AND coalesce(rows.la_code, load.council_folder) IS NOT NULL"""
         for name in entities
         if name in present
     ]
