@@ -19,6 +19,17 @@ relation and every bound" (scipy's HiGHS). Secondary suppression first makes sur
 has a suppressed cell as its only unknown, then suppresses a non-zero shown cell tied to any
 cell the solver can still work out (a cell inside a table before a total, then the one that
 leaves fewest recoverable, then the smallest), and solves again, until none can be.
+
+Tables can be protected in stages: `protect()` again after adding cells and relations protects
+the new cells and re-checks every suppressed cell against everything now shown (the feed
+protects its quarter's tables, then the equality breakdown tied to them).
+
+The solving is kept small enough for tables of a thousand cells. Figures a reader knows exactly
+are substituted into the relations, and only the cells tied to the one asked about (its
+component) go to the solver. Any whole-number solution that differs from the true figures in a
+cell proves that cell can take two values, and suppressing more only widens what a reader must
+allow for, so such a proof stands until a cell or relation is added: each solution found is used
+for every cell it proves, and a cell proved once is not solved for again.
 """
 
 from __future__ import annotations
@@ -28,6 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 SMALLEST_SHOWN = 6  # counts from 1 to 5 are suppressed
 ROUND_TO = 10
@@ -57,6 +70,8 @@ class DisclosureControl:
         self.rounded = rounded
         self.cells: dict[str, Cell] = {}
         self.relations: list[dict[str, int]] = []
+        self._matrix: sparse.csr_array | None = None  # relations x cells, built when first solved
+        self._proven: set[str] = set()  # suppressed cells shown to take two values as things stand
 
     # -- the tables ---------------------------------------------------------------------------
 
@@ -66,7 +81,13 @@ class DisclosureControl:
         if value < 0 or int(value) != value:
             raise DisclosureError(f"{key} is {value}: a count must be a whole number, not negative")
         self.cells[key] = Cell(key, int(value), published, known, total)
+        self._tables_changed()
         return key
+
+    def _tables_changed(self) -> None:
+        # A new figure shown, or a new relation known, can make a proved cell recoverable again.
+        self._matrix = None
+        self._proven = set()
 
     def relate(self, terms: dict[str, int], what: str) -> None:
         """Record that the sum of coefficient x cell over `terms` is zero; the values must agree."""
@@ -75,6 +96,7 @@ class DisclosureControl:
             described = " + ".join(f"{coefficient} x {key} ({self.cells[key].value})" for key, coefficient in terms.items())
             raise DisclosureError(f"the marts disagree: {what} should hold, but {described} = {total}, not 0")
         self.relations.append(dict(terms))
+        self._tables_changed()
 
     # -- what is shown ------------------------------------------------------------------------
 
@@ -99,10 +121,10 @@ class DisclosureControl:
                 cell.suppressed = True
         self._no_lone_unknowns()
         for _ in range(len(self.cells) + 1):
-            key = self.first_recoverable()
-            if key is None:
+            recoverable = self.recoverable()
+            if not recoverable:
                 return
-            self._suppress_next_to(key)
+            self._suppress_next_to(recoverable[0], recoverable)
         raise DisclosureError("secondary suppression did not settle")  # pragma: no cover - bounded above
 
     def _unknown(self, key: str) -> bool:
@@ -132,11 +154,12 @@ class DisclosureControl:
                     min(candidates, key=lambda cell: (cell.total, ties[cell.key], cell.value, order.index(cell.key))).suppressed = True
                     settled = False
 
-    def _suppress_next_to(self, key: str) -> None:
+    def _suppress_next_to(self, key: str, recoverable: list[str]) -> None:
         """Suppress a shown non-zero cell tied to `key`: a cell inside a table before a total
         (the totals are the figures people look for), then the one that leaves fewest suppressed
         cells recoverable, then the smallest. When every cell next to it is zero or suppressed
-        already, look further out."""
+        already, look further out. (`recoverable`: every suppressed cell recoverable now; only
+        these and the candidate can be recoverable once it is suppressed.)"""
         seen, ring = {key}, {key}
         order = list(self.cells)
         while ring:
@@ -150,9 +173,8 @@ class DisclosureControl:
                 outcomes = []
                 for candidate in candidates:
                     candidate.suppressed = True
-                    outcomes.append(
-                        (candidate.total, len(self.recoverable()), candidate.value, order.index(candidate.key), candidate)
-                    )
+                    still = self._recoverable_among([*recoverable, candidate.key], trying=candidate.key)
+                    outcomes.append((candidate.total, len(still), candidate.value, order.index(candidate.key), candidate))
                     candidate.suppressed = False
                 min(outcomes, key=lambda outcome: outcome[:4])[4].suppressed = True
                 return
@@ -174,22 +196,134 @@ class DisclosureControl:
             return (0, 0)
         return (max(shown - ROUND_TO // 2, SMALLEST_SHOWN), shown + ROUND_TO // 2 - 1)
 
-    def _can_be_worked_out(self, key: str) -> bool:
-        low, high = self.range_of(key)
-        return not low < high
-
     def first_recoverable(self) -> str | None:
-        return next((key for key in self.suppressed_cells() if self._can_be_worked_out(key)), None)
+        found = self._recoverable_among(self.suppressed_cells(), first_only=True)
+        return found[0] if found else None
 
     def recoverable(self) -> list[str]:
-        """Suppressed cells whose value a reader could work out."""
-        return [key for key in self.suppressed_cells() if self._can_be_worked_out(key)]
+        """Suppressed cells whose value a reader could work out, in the order they were added."""
+        return self._recoverable_among(self.suppressed_cells())
 
     def range_of(self, key: str) -> tuple[float, float]:
         """Smallest and largest whole value the cell can take, given what a reader knows."""
         keys = list(self.cells)
         bounds = [self.knowledge(name) for name in keys]
         return integer_range(keys, self.relations, bounds, key)
+
+    # -- solving ------------------------------------------------------------------------------
+
+    def _relation_matrix(self) -> sparse.csr_array:
+        if self._matrix is None:
+            index = {key: position for position, key in enumerate(self.cells)}
+            rows, columns, coefficients = [], [], []
+            for row, relation in enumerate(self.relations):
+                for key, coefficient in relation.items():
+                    rows.append(row)
+                    columns.append(index[key])
+                    coefficients.append(coefficient)
+            shape = (len(self.relations), len(self.cells))
+            self._matrix = sparse.csr_array((coefficients, (rows, columns)), shape=shape, dtype=float)
+        return self._matrix
+
+    def _recoverable_among(self, keys: list[str], trying: str | None = None, first_only: bool = False) -> list[str]:
+        """Which of `keys` (suppressed cells) a reader can work out. While `trying` a cell's
+        suppression, what is proved holds only for that trial, and a cell not tied to the tried
+        one is as it was (recoverable, if asked about)."""
+        keys_in_order = list(self.cells)
+        position = {key: index for index, key in enumerate(keys_in_order)}
+        truth = np.array([cell.value for cell in self.cells.values()], dtype=float)
+        bounds = [self.knowledge(key) for key in keys_in_order]
+        # No whole-number answer needs more than this: an upper bound keeps every programme bounded,
+        # and being above the truth it leaves every cell all the values that matter.
+        ceiling = 10 * float(truth.sum()) + 100
+        lower = np.array([low for low, _ in bounds], dtype=float)
+        upper = np.array([min(high, ceiling) for _, high in bounds], dtype=float)
+        system = _ReducedSystem(self._relation_matrix(), lower, upper)
+        proven = set(self._proven) if trying else self._proven
+        tried_component = system.component_of(position[trying]) if trying else None
+        found = []
+        for key in keys:
+            if key in proven:
+                continue
+            component = system.component_of(position[key])
+            if component is None or (trying and component != tried_component):
+                found.append(key)  # known exactly; or, while trying, untouched by the trial
+                if first_only:
+                    break
+                continue
+            for objective in ("random", "min", "max"):
+                if objective == "random" and component in system.tried_at_random:
+                    continue
+                cells, values = system.solve(component, position[key], objective)
+                proven.update(
+                    keys_in_order[cell] for cell in cells[values != truth[cells]] if self.cells[keys_in_order[cell]].suppressed
+                )
+                if key in proven:
+                    break
+            else:
+                found.append(key)
+                if first_only:
+                    break
+        return found
+
+
+class _ReducedSystem:
+    """The relations with every exactly-known figure substituted in, split into components:
+    cells left unknown that are tied together, directly or through other unknown cells."""
+
+    def __init__(self, matrix: sparse.csr_array, lower: np.ndarray, upper: np.ndarray):
+        self.lower, self.upper = lower, upper
+        unknown = lower < upper
+        self.unknown = np.flatnonzero(unknown)
+        known = matrix[:, np.flatnonzero(~unknown)]
+        self.rhs = -(known @ lower[~unknown])
+        self.matrix = matrix[:, self.unknown].tocsc()
+        self.column_of = {cell: column for column, cell in enumerate(self.unknown)}
+        rows, columns = self.matrix.shape
+        # Cells and relations as the nodes of one graph: a relation links the cells in it.
+        link = sparse.bmat([[None, self.matrix], [self.matrix.T, None]], format="csr") if rows and columns else None
+        if link is None:
+            self.labels = np.arange(columns)
+            self.row_labels = np.full(rows, -1)
+        else:
+            _, labels = connected_components(link != 0, directed=False)
+            self.row_labels, self.labels = labels[:rows], labels[rows:]
+        self.tried_at_random: set[int] = set()
+        self.random = np.random.default_rng(0)
+
+    def component_of(self, cell: int) -> int | None:
+        column = self.column_of.get(cell)
+        return None if column is None else int(self.labels[column])
+
+    def solve(self, component: int, cell: int, objective: str) -> tuple[np.ndarray, np.ndarray]:
+        """A whole-number solution of the component, as its cells and their values: one making
+        `cell` smallest or largest, or (first) one far out in a random direction, which proves
+        many cells at once."""
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        columns = np.flatnonzero(self.labels == component)
+        rows = np.flatnonzero(self.row_labels == component)
+        target = np.flatnonzero(self.unknown[columns] == cell)[0]
+        weights = np.zeros(len(columns))
+        if objective == "random":
+            self.tried_at_random.add(component)
+            weights = self.random.normal(size=len(columns))
+        else:
+            weights[target] = 1 if objective == "min" else -1
+        cells = self.unknown[columns]
+        constraints = []
+        if len(rows):
+            sub = self.matrix[rows][:, columns]
+            constraints.append(LinearConstraint(sub, self.rhs[rows], self.rhs[rows]))
+        result = milp(
+            weights, constraints=constraints, bounds=Bounds(self.lower[cells], self.upper[cells]),
+            integrality=np.ones(len(columns)),
+        )
+        if result.status == 2:
+            raise DisclosureError("no whole numbers fit the figures shown: the tables contradict themselves")
+        if result.status != 0 or result.x is None:
+            raise DisclosureError(f"the solver could not settle whether a suppressed figure can be worked out ({result.message})")
+        return cells, np.round(result.x)
 
 
 def integer_range(keys: list[str], relations: Iterable[dict[str, int]], bounds: list[tuple[float, float]], target: str) -> tuple[float, float]:
