@@ -3,10 +3,12 @@
 The proof that no suppressed value can be recovered does not trust the feed's own bookkeeping:
 it reads the files written, rebuilds every relation between their figures that a reader knows
 (rows adding up to totals, the summary's figures as sums of grades, three activities per audit,
-the year to date as this quarter plus earlier ones), and for every `c` solves for the smallest
+the year to date as this quarter plus earlier ones, the equality breakdown's groups adding up
+to each other file's totals), all the files together, and for every `c` solves for the smallest
 and largest whole number it can be, given every figure shown. A value is recoverable when the
 two are equal. It does this for the sample's feed and for generated edge cases (one council
-each, in one generated warehouse), including figures summed across councils and rounded.
+each, in one generated warehouse of audits with the children's characteristics), including
+figures summed across councils and rounded.
 """
 
 from __future__ import annotations
@@ -80,41 +82,87 @@ class Reader:
     def equal(self, a: int, b: int, times: int = 1) -> None:
         self.relations.append({a: 1, b: -times})
 
-    def range_of(self, target: int) -> tuple[float, float]:
-        from scipy.optimize import Bounds, LinearConstraint, milp
-
-        size = len(self.names)
-        matrix = np.zeros((len(self.relations), size))
-        for row, relation in enumerate(self.relations):
-            for column, coefficient in relation.items():
-                matrix[row, column] += coefficient
-        lower = np.array([b[0] for b in self.bounds], dtype=float)
-        upper = np.array([b[1] for b in self.bounds], dtype=float)
-        found = []
-        for sign in (1, -1):
-            objective = np.zeros(size)
-            objective[target] = sign
-            result = milp(objective, constraints=[LinearConstraint(matrix, 0, 0)], bounds=Bounds(lower, upper),
-                          integrality=np.ones(size))
-            assert result.status != 2, "the files contradict themselves"
-            found.append(round(result.x[target]) if result.status == 0 else sign * -math.inf)
-        return found[0], found[1]
-
     def recoverable(self) -> dict[str, int]:
+        """Every `c` the figures pin to one value. Two whole-number solutions that differ in a
+        cell prove it can take two values: after a first solution of the cells tied together,
+        one pushing every unproved `c` away from it at once, while that proves more; then each
+        `c` still unproved is solved for its smallest and largest value. Figures shown exactly
+        are substituted in first; only the unknowns tied to a cell go to the solver."""
+        from scipy import sparse
+        from scipy.optimize import Bounds, LinearConstraint, milp
+        from scipy.sparse.csgraph import connected_components
+
+        triples = [(row, column, value) for row, relation in enumerate(self.relations) for column, value in relation.items()]
+        rows, columns, values = zip(*triples)
+        matrix = sparse.csr_array((values, (rows, columns)), shape=(len(self.relations), len(self.names)), dtype=float)
+        lower = np.array([low for low, _ in self.bounds], dtype=float)
+        # A ceiling far above any figure keeps every programme bounded (a reader allowing less
+        # can only find more recoverable: the proof stays a proof).
+        ceiling = 10 * sum(high for _, high in self.bounds if high < math.inf) + 1000
+        upper = np.array([min(high, ceiling) for _, high in self.bounds], dtype=float)
+        unknown = np.flatnonzero(lower < upper)
+        rhs = -(matrix[:, lower == upper] @ lower[lower == upper])
+        reduced = matrix[:, unknown].tocsc()
+        _, labels = connected_components(sparse.bmat([[None, reduced], [reduced.T, None]], format="csr") != 0, directed=False)
+        row_labels, labels = labels[:len(self.relations)], labels[len(self.relations):]
+        component_of = dict(zip(unknown, labels))
+        suppressed = set(self.suppressed)
+        first: dict[int, np.ndarray] = {}  # component -> its first solution
+        moved: set[int] = set()  # cells two solutions differ in
+
+        def solve(component: int, weights: np.ndarray, any_solution: bool = False) -> int:
+            """Solve, note the cells moved from the first solution; how many are newly moved.
+            The linear relaxation first: a whole-number answer of it is the answer. With
+            `any_solution` the best whole-number one found in a moment will do (it is checked)."""
+            members, relations = np.flatnonzero(labels == component), np.flatnonzero(row_labels == component)
+            part = reduced[relations][:, members]
+            constraints = [LinearConstraint(part, rhs[relations], rhs[relations])] if len(relations) else []
+            bounds = Bounds(lower[unknown[members]], upper[unknown[members]])
+            for integrality in (0, 1):
+                result = milp(weights, constraints=constraints, bounds=bounds, integrality=np.full(len(members), integrality),
+                              options={"time_limit": 0.2} if any_solution and integrality else {})
+                if result.x is None:
+                    assert any_solution and result.status == 1, f"the files contradict themselves ({result.message})"
+                    return 0
+                assert result.status == 0 or any_solution, f"the files contradict themselves ({result.message})"
+                if np.allclose(result.x, np.round(result.x), atol=1e-7):
+                    break
+            solution = np.round(result.x)
+            assert np.allclose(part @ solution, rhs[relations]) and np.all((bounds.lb <= solution) & (solution <= bounds.ub))
+            first.setdefault(component, solution)
+            before = len(moved)
+            moved.update(unknown[members][solution != first[component]])
+            return len(moved) - before
+
         found = {}
         for index in self.suppressed:
-            low, high = self.range_of(index)
-            if low == high:
-                found[self.names[index]] = low
+            component = component_of[index]
+            cells = unknown[labels == component]
+            if component not in first:
+                solve(component, np.zeros(len(cells)))
+                for direction in (1.0, -1.0):
+                    while True:
+                        weights = np.array([0.0 if cell not in suppressed or cell in moved
+                                            else direction * (-1.0 if value <= lower[cell] else 1.0)
+                                            for cell, value in zip(cells, first[component])])
+                        if not weights.any() or not solve(component, weights, any_solution=True):
+                            break
+            for sign in (1.0, -1.0):
+                if index in moved:
+                    break
+                solve(component, np.where(cells == index, sign, 0.0))
+            if index not in moved:
+                found[self.names[index]] = int(first[component][np.flatnonzero(cells == index)[0]])
         return found
 
 
 def audit_feed(folder: Path) -> tuple[Reader, dict[str, dict]]:
-    """Rebuild a reader's knowledge from the feed's four files."""
+    """Rebuild a reader's knowledge from all the feed's files together."""
     summary = {row["measure"]: row for row in read_feed_csv(folder / "quarterly_summary.csv")}
     overall = {row["grade"]: row for row in read_feed_csv(folder / "overall_grades.csv")}
     areas = read_feed_csv(folder / "practice_area_grades.csv")
     year = {row["grade"]: row for row in read_feed_csv(folder / "year_to_date.csv")}
+    equality = read_feed_csv(folder / "equality_grades_year_to_date.csv")
     rounded = overall["Total"]["geographic_level"] != "Local authority"
     reader = Reader(rounded)
 
@@ -130,21 +178,61 @@ def audit_feed(folder: Path) -> tuple[Reader, dict[str, dict]]:
     for measure in ("targeted_audits", "targeted_audit_children", "actions_raised", "actions_completed"):
         reader.figure(f"summary {measure}", summary[measure]["value"])
 
+    quarter_areas = {}
     for area in sorted({row["practice_area"] for row in areas}):
         rows = {row["grade"]: row for row in areas if row["practice_area"] == area}
-        parts = [reader.figure(f"{area} {grade}", rows[grade]["audits"]) for grade in GRADES]
+        quarter_areas[area] = {grade: reader.figure(f"{area} {grade}", rows[grade]["audits"]) for grade in GRADES}
         area_total = reader.figure(f"{area} Total", rows["Total"]["audits"])
-        reader.sums_to(area_total, parts)
+        reader.sums_to(area_total, list(quarter_areas[area].values()))
         reader.equal(area_total, audits)
 
     first_quarter = not re.search(r" to Q[2-4]$", year["Total"]["time_period"])
     this_year = {grade: reader.figure(f"year {grade}", year[grade]["year_to_date_audits"]) for grade in GRADES}
-    reader.sums_to(reader.figure("year Total", year["Total"]["year_to_date_audits"]), list(this_year.values()))
+    year_total = reader.figure("year Total", year["Total"]["year_to_date_audits"])
+    reader.sums_to(year_total, list(this_year.values()))
     previous = {grade: reader.figure(f"previous {grade}", year[grade]["previous_year_audits"]) for grade in GRADES}
     reader.sums_to(reader.figure("previous Total", year["Total"]["previous_year_audits"]), list(previous.values()))
+    earlier_quarters = {}
     for grade in GRADES:
-        earlier = reader.latent(f"earlier quarters {grade}", known_zero=first_quarter)
-        reader.sums_to(this_year[grade], [quarter[grade], earlier])
+        earlier_quarters[grade] = reader.latent(f"earlier quarters {grade}", known_zero=first_quarter)
+        reader.sums_to(this_year[grade], [quarter[grade], earlier_quarters[grade]])
+
+    # The equality breakdown: each group's grades add up to its Total, the same in every grading;
+    # a characteristic's groups add up to All children, whose overall grades are the year's
+    # above, whose practice-area grades are this quarter's and earlier quarters' (graded once
+    # each), and whose Total is the year's audits.
+    cells = {(row["characteristic"], row["group"], row["grading"], row["grade"]): row for row in equality}
+    assert len(cells) == len(equality), "a row of the equality breakdown is repeated"
+    assert {row["time_period"] for row in equality} == {year["Total"]["time_period"]}
+    gradings = sorted({row["grading"] for row in equality})
+    assert len(gradings) == 1 + len(quarter_areas) and "Overall grade" in gradings
+    everyone = {(grading, grade): reader.figure(f"All children/{grading}/{grade}", cells["All children", "All children", grading, grade]["audits"])
+                for grading in gradings for grade in [*GRADES, "Total"]}
+    earlier_areas = {grading: [reader.latent(f"earlier quarters {grading} {grade}", known_zero=first_quarter) for grade in GRADES]
+                     for grading in quarter_areas}
+    for grading in gradings:
+        reader.sums_to(everyone[grading, "Total"], [everyone[grading, grade] for grade in GRADES])
+        reader.equal(everyone[grading, "Total"], year_total)
+        for grade in GRADES:
+            if grading == "Overall grade":
+                reader.equal(everyone[grading, grade], this_year[grade])
+            else:
+                reader.sums_to(everyone[grading, grade], [quarter_areas[grading][grade], earlier_areas[grading][GRADES.index(grade)]])
+        if grading != "Overall grade":
+            reader.relations.append({**{cell: 1 for cell in earlier_areas[grading]}, **{earlier_quarters[g]: -1 for g in GRADES}})
+    for characteristic in sorted({row["characteristic"] for row in equality} - {"All children"}):
+        groups = sorted({row["group"] for row in equality if row["characteristic"] == characteristic})
+        figures = {(group, grading, grade): reader.figure(f"{characteristic}/{group}/{grading}/{grade}",
+                                                          cells[characteristic, group, grading, grade]["audits"])
+                   for group in groups for grading in gradings for grade in [*GRADES, "Total"]}
+        for group in groups:
+            for grading in gradings:
+                reader.sums_to(figures[group, grading, "Total"], [figures[group, grading, grade] for grade in GRADES])
+                if grading != gradings[0]:
+                    reader.equal(figures[group, grading, "Total"], figures[group, gradings[0], "Total"])
+        for grading in gradings:
+            for grade in [*GRADES, "Total"]:
+                reader.sums_to(everyone[grading, grade], [figures[group, grading, grade] for group in groups])
 
     # A percentage is shown only where its count and its total are, and is their ratio.
     def check_percent(count: str, total: str, percent: str, where: str) -> None:
@@ -162,7 +250,10 @@ def audit_feed(folder: Path) -> tuple[Reader, dict[str, dict]]:
         check_percent(row["audits"], overall["Total"]["audits"], row["percent"], f"{row['practice_area']} {row['grade']}")
     for measure in ("good_or_better", "good_or_requires_improvement", "inadequate"):
         check_percent(summary[measure]["value"], overall["Total"]["audits"], summary[measure]["percent_of_audits"], measure)
-    return reader, {"summary": summary, "overall": overall, "areas": areas, "year": year}
+    for (characteristic, group, grading, grade), row in cells.items():
+        total = cells[characteristic, group, grading, "Total"]["audits"]
+        check_percent(row["audits"], total, row["percent_of_group"], f"{characteristic} {group} {grading} {grade}")
+    return reader, {"summary": summary, "overall": overall, "areas": areas, "year": year, "equality": cells}
 
 
 def true_figures(warehouse: Path, councils: list[str], period: str) -> dict[str, int]:
@@ -192,6 +283,43 @@ def true_figures(warehouse: Path, councils: list[str], period: str) -> dict[str,
             [councils, period]).fetchall()[0]
     for measure, value in zip(("targeted_audits", "targeted_audit_children", "actions_raised", "actions_completed"), summary):
         figures[f"summary {measure}"] = int(value or 0)
+    figures.update(true_equality_figures(warehouse, councils, year_label, int(quarter)))
+    return figures
+
+
+def true_equality_figures(warehouse: Path, councils: list[str], year: str, quarter: int) -> dict[str, int]:
+    """The equality breakdown counted from the facts, named as the reader names its figures."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute(
+            """WITH audits AS (
+                   SELECT * FROM marts.fct_audit WHERE is_counted AND la_code IN (SELECT unnest(?)) AND fiscal_year = ? AND fiscal_quarter <= ?
+               ), grades AS (
+                   SELECT audit_key, 'Overall grade' AS grading, final_overall_grade_code AS grade_code FROM audits
+                   UNION ALL
+                   SELECT audit_key, practice_area_name, grade_code FROM marts.fct_subsection_grade
+                   JOIN marts.dim_practice_area USING (practice_area_code) WHERE audit_key IN (SELECT audit_key FROM audits)
+               ), groups AS (
+                   UNPIVOT (SELECT audit_key, child_age_band AS age_band, child_sex AS sex, child_ethnic_group AS ethnic_group,
+                                   child_disability AS disability, child_status FROM audits)
+                   ON age_band, sex, ethnic_group, disability, child_status INTO NAME characteristic VALUE value_code
+               ), named AS (
+                   SELECT audit_key, characteristic_name, value_name FROM groups JOIN marts.dim_child_characteristic USING (characteristic, value_code)
+                   UNION ALL  -- UNPIVOT drops a NULL: the characteristic was not recorded
+                   SELECT audit_key, characteristic_name, value_name FROM audits CROSS JOIN marts.dim_child_characteristic
+                   WHERE value_code = 'not_recorded' AND NOT EXISTS (
+                       SELECT 1 FROM groups WHERE groups.audit_key = audits.audit_key AND groups.characteristic = dim_child_characteristic.characteristic)
+                   UNION ALL
+                   SELECT audit_key, 'All children', 'All children' FROM audits
+               )
+               SELECT characteristic_name, value_name, grading, coalesce(grade_label, 'Total'), count(*)
+               FROM named JOIN grades USING (audit_key) JOIN marts.dim_grade USING (grade_code)
+               GROUP BY GROUPING SETS ((characteristic_name, value_name, grading, grade_label), (characteristic_name, value_name, grading))""",
+            [councils, year, quarter],
+        ).fetchall()
+    figures = {}
+    for characteristic, group, grading, grade, count in rows:
+        name = f"All children/{grading}/{grade}" if characteristic == "All children" else f"{characteristic}/{group}/{grading}/{grade}"
+        figures[name] = int(count)
     return figures
 
 
@@ -232,7 +360,8 @@ def test_the_samples_2022_23_q2_feed_hides_every_count_from_1_to_5_and_none_can_
     )
     assert code == 0, output
     assert sorted(path.name for path in out.iterdir()) == [
-        "README.md", "overall_grades.csv", "practice_area_grades.csv", "quarterly_summary.csv", "year_to_date.csv",
+        "README.md", "equality_grades_year_to_date.csv", "overall_grades.csv", "practice_area_grades.csv",
+        "quarterly_summary.csv", "year_to_date.csv",
     ]
     reader = assert_protected(sample_run.paths.warehouse, ["885"], "2022-23 Q2", out)
     _, files = audit_feed(out)
@@ -249,9 +378,32 @@ def test_the_samples_2022_23_q2_feed_hides_every_count_from_1_to_5_and_none_can_
     year = {grade: (row["year_to_date_audits"], row["previous_year_audits"]) for grade, row in files["year"].items()}
     assert year["Inadequate"] == ("c", "c") and year["Total"] == ("22", "236")
     assert len(reader.suppressed) >= 20
+    # The equality breakdown is the mart's (2022-23 Q2 is the sample's latest quarter, so the
+    # mart's year to date is the feed's). The sample's extracts carry no characteristics: every
+    # child is Not recorded, so that group's figures are the year's, suppressed as they are.
+    with duckdb.connect(str(sample_run.paths.warehouse), read_only=True) as connection:
+        mart = {
+            (characteristic, group, grading, grade): (count, group_audits)
+            for characteristic, group, grading, grade, count, group_audits in connection.execute(
+                """SELECT characteristic_name, value_name, grading_name, grade_label, audit_count, group_audits
+                   FROM marts.mart_equality_grades_year_to_date WHERE la_code = '885' AND fiscal_year = '2022-23'"""
+            ).fetchall()
+        }
+    equality = files["equality"]
+    assert len(mart) == 26 * 8 * 4 and len(equality) == (26 + 1) * 8 * 5
+    for (characteristic, group, grading, grade), (count, group_audits) in mart.items():
+        shown = equality[characteristic, group, grading, grade]["audits"]
+        assert shown in ("c", str(count)), (characteristic, group, grading, grade)
+        assert shown == "c" or not 1 <= count <= 5
+        assert equality[characteristic, group, grading, "Total"]["audits"] == str(group_audits)
+    not_recorded = {grade: equality["Sex", "Not recorded", "Overall grade", grade]["audits"] for grade in [*GRADES, "Total"]}
+    assert not_recorded == {grade: row["year_to_date_audits"] for grade, row in files["year"].items()}
+    assert not_recorded["Inadequate"] == "c" and not_recorded["Total"] == "22"
     readme = (out / "README.md").read_text()
     assert "Every count from 1 to 5 is shown as `c`" in readme and "secondary suppression" in readme
     assert "Figures as at (the newest extract each council delivered): 885: 2022-08-05" in readme
+    assert "# Case file audit figures, Worcestershire (885), 2022-23 Q2" in readme
+    assert "`equality_grades_year_to_date.csv`" in readme
     assert f"2022-23 Q2 for 885: " in output
 
 
@@ -287,48 +439,102 @@ def _split(total: int, parts: int, rng: random.Random, small: bool) -> list[int]
     return counts
 
 
-def _council(code: str, rng: random.Random, q2: list[int] | None = None, small: bool = True) -> dict:
-    """A council's grade counts by quarter (2021-22 Q1 to 2022-23 Q2) and its Q2 practice areas."""
+def _council(code: str, rng: random.Random, q2: list[int] | None = None, small: bool = True,
+             characteristics: bool = True, q1: list[int] | None = None) -> dict:
+    """A council's grade counts by quarter (2021-22 Q1 to 2022-23 Q2) and its Q2 practice areas;
+    `characteristics`: whether its extracts carry the children's (a version-1 extract does not)."""
     quarters = {}
     for label in ("2021-22 Q1", "2021-22 Q2", "2021-22 Q3", "2021-22 Q4", "2022-23 Q1"):
         quarters[label] = _split(rng.choice([0, 3, 8, 15, 40]), 4, rng, small)
+    if q1 is not None:
+        quarters["2022-23 Q1"] = q1
     quarters["2022-23 Q2"] = q2 if q2 is not None else _split(rng.choice([1, 2, 4, 7, 9, 12, 20]), 4, rng, small)
     audits = sum(quarters["2022-23 Q2"])
     areas = {}
     for area in AREAS:
         areas[area] = _split(audits, 4, rng, small)
-    return {"code": code, "quarters": quarters, "areas": areas,
+    return {"code": code, "quarters": quarters, "areas": areas, "characteristics": characteristics,
             "targeted": (rng.choice([0, 1, 3, 14]), rng.choice([0, 2, 5, 40])), "actions": (rng.randrange(0, 12), rng.randrange(0, 12))}
 
 
-def _write_warehouse(path: Path, sample_warehouse: Path, councils: list[dict]) -> None:
-    grades_rows, area_rows, summary_rows = [], [], []
-    labels = dict(enumerate(GRADES, start=1))
-    for council in councils:
-        for quarter_label, counts in council["quarters"].items():
-            year, quarter = quarter_label.split(" Q")
-            if sum(counts):
-                grades_rows += [(council["code"], year, int(quarter), quarter_label, code, labels[code], count)
-                                for code, count in enumerate(counts, start=1)]
-            targeted, children = council["targeted"] if quarter_label == "2022-23 Q2" else (0, 0)
-            raised, completed = council["actions"] if quarter_label == "2022-23 Q2" else (0, 0)
-            summary_rows.append((council["code"], year, int(quarter), quarter_label, sum(counts), 3 * sum(counts),
-                                 targeted, children, raised, completed))
-        for area, counts in council["areas"].items():
-            if sum(counts):
-                area_rows += [(council["code"], "2022-23 Q2", area, code, count) for code, count in enumerate(counts, start=1)]
+def _audits(council: dict, rng: random.Random, groups: dict[str, list[str]]) -> tuple[list[tuple], list[tuple]]:
+    """fct_audit and fct_subsection_grade rows for the council's counts: a child's characteristics
+    drawn with some groups small and some not recorded (none when the council's extract does not
+    carry them), and one audit not counted (its record is not whole), which nothing may count."""
+    audit_rows, grade_rows = [], []
+    for label, counts in council["quarters"].items():
+        year, quarter = label.split(" Q")
+        overall = [grade for grade, count in enumerate(counts, start=1) for _ in range(count)]
+        area_grades = {}
+        for area in AREAS:
+            if label == "2022-23 Q2":  # the quarter's practice areas as designed, shared out among its audits
+                area_grades[area] = [grade for grade, count in enumerate(council["areas"][area], start=1) for _ in range(count)]
+                rng.shuffle(area_grades[area])
+            else:
+                area_grades[area] = rng.choices([1, 2, 3, 4], weights=[1, 6, 4, 2], k=len(overall))
+        counted = [True] * len(overall) + ([False] if label == "2022-23 Q2" else [])
+        for number, is_counted in enumerate(counted):
+            key = f"{council['code']}-{label}-{number}"
+            child = [
+                rng.choices([*values, None], weights=[*(rng.choice([0.2, 1, 4]) for _ in values), 0.3])[0]
+                if council["characteristics"] else None
+                for values in groups.values()
+            ]
+            audit_rows.append((key, council["code"], year, int(quarter), label, overall[number] if is_counted else 4, is_counted, *child))
+            grade_rows += [(key, area, area_grades[area][number] if is_counted else 4, is_counted) for area in AREAS]
+    return audit_rows, grade_rows
+
+
+def _load(connection: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    """Rows into a new table in one statement (DuckDB's executemany is a row at a time)."""
+    import pandas as pd
+
+    data = pd.DataFrame.from_records(rows, columns=list(columns))  # noqa: F841 (DuckDB reads it by name)
+    casts = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in columns.items())
+    connection.execute(f"CREATE TABLE {table} AS SELECT {casts} FROM data")
+
+
+def _write_warehouse(path: Path, sample_warehouse: Path, councils: list[dict], rng: random.Random) -> None:
+    """A published warehouse of the councils' audits: the facts, and the marts the feed reads
+    summed from them."""
     with duckdb.connect(str(path)) as connection:
         connection.execute(f"ATTACH '{sample_warehouse}' AS sample (READ_ONLY)")
         connection.execute("CREATE SCHEMA marts")
         connection.execute("CREATE SCHEMA ops")
-        for table in ("dim_grade", "dim_practice_area"):
+        for table in ("dim_grade", "dim_practice_area", "dim_child_characteristic", "dim_local_authority"):
             connection.execute(f"CREATE TABLE marts.{table} AS SELECT * FROM sample.marts.{table}")
-        connection.execute("""CREATE TABLE marts.mart_audit_grades_by_quarter (la_code VARCHAR, fiscal_year VARCHAR,
-            fiscal_quarter INTEGER, quarter_label VARCHAR, grade_code INTEGER, grade_label VARCHAR, audit_count INTEGER)""")
-        connection.executemany("INSERT INTO marts.mart_audit_grades_by_quarter VALUES (?, ?, ?, ?, ?, ?, ?)", grades_rows)
-        connection.execute("""CREATE TABLE marts.mart_subsection_grades_by_quarter (la_code VARCHAR, quarter_label VARCHAR,
-            practice_area_code VARCHAR, grade_code INTEGER, audit_count INTEGER)""")
-        connection.executemany("INSERT INTO marts.mart_subsection_grades_by_quarter VALUES (?, ?, ?, ?, ?)", area_rows)
+        groups: dict[str, list[str]] = {}
+        for characteristic, value in connection.execute(
+            "SELECT characteristic, value_code FROM marts.dim_child_characteristic WHERE value_code <> 'not_recorded'"
+            " ORDER BY characteristic_order, value_order"
+        ).fetchall():
+            groups.setdefault(characteristic, []).append(value)
+        assert list(groups) == ["age_band", "sex", "ethnic_group", "disability", "child_status"]
+        audit_rows, grade_rows, summary_rows = [], [], []
+        for council in councils:
+            audits, grades = _audits(council, rng, groups)
+            audit_rows += audits
+            grade_rows += grades
+            for label, counts in council["quarters"].items():
+                year, quarter = label.split(" Q")
+                targeted, children = council["targeted"] if label == "2022-23 Q2" else (0, 0)
+                raised, completed = council["actions"] if label == "2022-23 Q2" else (0, 0)
+                summary_rows.append((council["code"], year, int(quarter), label, sum(counts), 3 * sum(counts),
+                                     targeted, children, raised, completed))
+        _load(connection, "marts.fct_audit", {
+            "audit_key": "VARCHAR", "la_code": "VARCHAR", "fiscal_year": "VARCHAR", "fiscal_quarter": "INTEGER",
+            "quarter_label": "VARCHAR", "final_overall_grade_code": "INTEGER", "is_counted": "BOOLEAN", "child_age_band": "VARCHAR",
+            "child_sex": "VARCHAR", "child_ethnic_group": "VARCHAR", "child_disability": "VARCHAR", "child_status": "VARCHAR",
+        }, audit_rows)
+        _load(connection, "marts.fct_subsection_grade",
+              {"audit_key": "VARCHAR", "practice_area_code": "VARCHAR", "grade_code": "INTEGER", "is_counted": "BOOLEAN"}, grade_rows)
+        connection.execute("""CREATE TABLE marts.mart_audit_grades_by_quarter AS
+            SELECT la_code, fiscal_year, fiscal_quarter, quarter_label, final_overall_grade_code AS grade_code, grade_label,
+                   count(*) AS audit_count
+            FROM marts.fct_audit JOIN marts.dim_grade ON grade_code = final_overall_grade_code WHERE is_counted GROUP BY ALL""")
+        connection.execute("""CREATE TABLE marts.mart_subsection_grades_by_quarter AS
+            SELECT la_code, quarter_label, practice_area_code, grade_code, count(*) AS audit_count
+            FROM marts.fct_subsection_grade JOIN marts.fct_audit USING (audit_key) WHERE fct_audit.is_counted GROUP BY ALL""")
         connection.execute("""CREATE TABLE marts.mart_quarterly_summary (la_code VARCHAR, fiscal_year VARCHAR, fiscal_quarter INTEGER,
             quarter_label VARCHAR, case_file_audits_completed INTEGER, audit_activities INTEGER, targeted_audits INTEGER,
             targeted_audit_children INTEGER, actions_raised INTEGER, actions_completed INTEGER)""")
@@ -349,11 +555,13 @@ def test_generated_edge_cases_hide_every_count_from_1_to_5_and_none_can_be_recov
         "907": [3, 9, 14, 2],
         "908": [0, 40, 27, 1],
     }
-    councils = [_council(code, rng, q2) for code, q2 in designed.items()]
-    councils += [_council(f"9{10 + n}", rng, small=n % 2 == 0) for n in range(6)]
+    version_1 = {"902", "904", "905"}  # extracts without the children's characteristics
+    councils = [_council(code, rng, q2, characteristics=code not in version_1, q1=[1, 6, 4, 2] if code == "907" else None)
+                for code, q2 in designed.items()]
+    councils += [_council(f"9{10 + n}", rng, small=n % 2 == 0, characteristics=n < 3) for n in range(6)]
     warehouse = tmp_path / "edge" / "cfa.duckdb"
     warehouse.parent.mkdir()
-    _write_warehouse(warehouse, sample_run.paths.warehouse, councils)
+    _write_warehouse(warehouse, sample_run.paths.warehouse, councils, rng)
 
     cases = [([council["code"]], "2022-23 Q2") for council in councils]
     cases += [(["907"], "2022-23 Q1")]  # the year to date is the quarter itself
@@ -378,6 +586,19 @@ def test_generated_edge_cases_hide_every_count_from_1_to_5_and_none_can_be_recov
     assert none["overall"]["Total"]["audits"] == "0" and none["overall"]["Total"]["percent"] == "z"
     plenty = audit_feed(tmp_path / "feed-4")[1]
     assert plenty["overall"]["Good"]["audits"] == "12" and plenty["overall"]["Total"]["audits"] == "12"
+    # A version-1 council's children are all Not recorded: that group is All children, the rest 0.
+    for (characteristic, group, grading, grade), row in plenty["equality"].items():
+        if characteristic != "All children":
+            everyone = plenty["equality"]["All children", "All children", grading, grade]["audits"]
+            assert row["audits"] == (everyone if group == "Not recorded" else "0"), (characteristic, group, grading, grade)
+    # In the year's first quarter the year's practice-area grades are the quarter's, so they
+    # are protected together: a figure shown in both is the same.
+    first = audit_feed(tmp_path / f"feed-{len(councils)}")[1]
+    pairs = [(row["audits"], first["equality"]["All children", "All children", row["practice_area"], row["grade"]]["audits"])
+             for row in first["areas"]]
+    assert all("c" in pair or pair[0] == pair[1] for pair in pairs) and any("c" not in pair for pair in pairs)
+    small = audit_feed(tmp_path / "feed-2")[1]["equality"]  # 903: a handful of children, most groups of 1 to 5
+    assert sum(row["audits"] == "c" for row in small.values()) > 100
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,12 +1,22 @@
 """`cfa export`: the figures a performance team sends beyond the council, disclosure-controlled.
 
-For one council (or several summed: `--la 885,886`, or `--la all`) and one quarter, four CSV
+For one council (or several summed: `--la 885,886`, or `--la all`) and one quarter, five CSV
 files and a README, read from the published warehouse's marts:
 
     quarterly_summary.csv     the executive summary's headline figures
     overall_grades.csv        final overall grades of the quarter's counted case file audits
     practice_area_grades.csv  their final grades in each of the seven practice areas
     year_to_date.csv          overall grades, the financial year to date against the previous year
+    equality_grades_year_to_date.csv
+                              the year to date's overall and practice-area grades by the audited
+                              child's age band, sex, ethnic group, disability and status
+
+The equality breakdown is mart_equality_grades_year_to_date's, counted from the facts for the
+quarters up to the one asked for (the mart holds the year to date as at the newest extract).
+Its cells sit in several tables at once (a group's grades add up to the group, a characteristic's
+groups add up to the year's grade counts, which year_to_date.csv shows, and to the year's audits),
+so it is protected together with the other files: every relation between any of the files is
+given to the solver.
 
 Every figure goes through orchestration.export.disclosure: counts from 1 to 5 become `c`, more
 are suppressed until none can be worked out from the totals, 0 stays 0, a percentage is shown
@@ -23,13 +33,21 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.export.disclosure import DisclosureControl
+from orchestration.export.disclosure import SUBTOTAL, TOTAL, DisclosureControl
 from orchestration.safe_csv import write_rows
 
 QUARTER_LABEL = re.compile(r"^(?P<year>(?P<start>[0-9]{4})-[0-9]{2}) Q(?P<quarter>[1-4])$")
 SUPPRESSED = "c"  # DfE: confidential
 NOT_APPLICABLE = "z"  # DfE: not applicable (a percentage of nothing)
-FILES = ("quarterly_summary.csv", "overall_grades.csv", "practice_area_grades.csv", "year_to_date.csv")
+FILES = (
+    "quarterly_summary.csv", "overall_grades.csv", "practice_area_grades.csv", "year_to_date.csv",
+    "equality_grades_year_to_date.csv",
+)
+OVERALL = "overall"  # the equality breakdown's grading code for the overall grade
+CHILD_COLUMNS = {  # fct_audit's column for each characteristic of dim_child_characteristic
+    "age_band": "child_age_band", "sex": "child_sex", "ethnic_group": "child_ethnic_group",
+    "disability": "child_disability", "child_status": "child_status",
+}
 
 
 class FeedError(Exception):
@@ -43,6 +61,7 @@ class Feed:
     councils: list[str]
     period: str
     suppressed: dict[str, int]  # file -> cells shown as c
+    council_names: dict[str, str]  # la_code -> name, where dim_local_authority has it
 
 
 def _fiscal_year(start: int) -> str:
@@ -87,8 +106,22 @@ class _Tables:
         self.areas = connection.execute(
             "SELECT practice_area_code, practice_area_name FROM marts.dim_practice_area ORDER BY sort_order"
         ).fetchall()
+        # The equality breakdown's gradings in the mart's order: Embracing Diversity, the overall
+        # grade, then the other practice areas.
+        self.gradings = sorted(
+            [(OVERALL, "Overall grade"), *self.areas],
+            key=lambda grading: (grading[0] != "embracing_diversity", grading[0] != OVERALL),
+        )
+        self.characteristics = connection.execute(
+            """SELECT characteristic, characteristic_name, value_code, value_name FROM marts.dim_child_characteristic
+               ORDER BY characteristic_order, value_order"""
+        ).fetchall()
         self._check_period_exists()
         self._build()
+        # Then the equality breakdown, tied to what is protected already: protecting again
+        # re-checks every suppressed cell of every file against everything now shown.
+        self._build_equality()
+        self.control.protect(careful=False)
 
     def _sql(self, sql: str, params: list) -> list[tuple]:
         return self.connection.execute(sql, params).fetchall()
@@ -121,7 +154,7 @@ class _Tables:
         quarter = self._grade_counts("quarter_label = ?", [self.period])
         for code, _, _ in self.grades:
             c.add(f"quarter.grade.{code}", quarter[code])
-        c.add("quarter.audits", sum(quarter.values()), total=True)
+        c.add("quarter.audits", sum(quarter.values()), total=TOTAL)
         c.relate({"quarter.audits": 1, **{f"quarter.grade.{code}": -1 for code, _, _ in self.grades}}, "the grades add up to the audits")
 
         summary = self._sql(
@@ -174,12 +207,105 @@ class _Tables:
                 {f"year.grade.{code}": 1, f"quarter.grade.{code}": -1, f"earlier.grade.{code}": -1},
                 "the year to date is this quarter and the ones before",
             )
-        c.add("year.audits", sum(year.values()), total=True)
+        c.add("year.audits", sum(year.values()), total=TOTAL)
         c.relate({"year.audits": 1, **{f"year.grade.{code}": -1 for code, _, _ in self.grades}}, "the year's grades add up")
-        c.add("previous.audits", sum(previous.values()), total=True)
+        c.add("previous.audits", sum(previous.values()), total=TOTAL)
         c.relate({"previous.audits": 1, **{f"previous.grade.{code}": -1 for code, _, _ in self.grades}}, "the previous year's grades add up")
 
         c.protect()
+
+    def _build_equality(self) -> None:
+        """The year to date's grades by the audited child's characteristics: a cell per
+        characteristic, group, grading and grade, the group's audits, and the year's grades in
+        each grading (the All children row: for the overall grade, year_to_date.csv's)."""
+        c = self.control
+        unpivoted = " UNION ALL ".join(
+            f"SELECT audit_key, '{name}' AS characteristic, coalesce({column}, 'not_recorded') AS value_code FROM audits"
+            for name, column in CHILD_COLUMNS.items()
+        )
+        audits = f"""audits AS (
+                SELECT * FROM marts.fct_audit
+                WHERE is_counted AND la_code IN (SELECT unnest(?)) AND fiscal_year = ? AND fiscal_quarter <= ?
+            ), grades AS (
+                SELECT audit_key, '{OVERALL}' AS grading_code, final_overall_grade_code AS grade_code FROM audits
+                UNION ALL
+                SELECT audit_key, practice_area_code, grade_code FROM marts.fct_subsection_grade
+                WHERE is_counted AND audit_key IN (SELECT audit_key FROM audits)
+            ), characteristics AS ({unpivoted})"""
+        params = [self.councils, self.year, self.quarter]
+        counts = {
+            (characteristic, value, grading, grade): int(count)
+            for characteristic, value, grading, grade, count in self._sql(
+                f"""WITH {audits} SELECT characteristic, value_code, grading_code, grade_code, count(*)
+                    FROM characteristics JOIN grades USING (audit_key) GROUP BY ALL""",
+                params,
+            )
+        }
+        groups = {
+            (characteristic, value): int(count)
+            for characteristic, value, count in self._sql(
+                f"WITH {audits} SELECT characteristic, value_code, count(*) FROM characteristics GROUP BY ALL", params
+            )
+        }
+        in_year = {
+            (grading, grade): int(count)
+            for grading, grade, count in self._sql(f"WITH {audits} SELECT grading_code, grade_code, count(*) FROM grades GROUP BY ALL", params)
+        }
+        unknown = sorted(set(groups) - {(characteristic, value) for characteristic, _, value, _ in self.characteristics})
+        if unknown:
+            raise FeedError(f"fct_audit holds characteristics dim_child_characteristic does not: {unknown}")
+
+        grade_codes = [code for code, _, _ in self.grades]
+        # The year's grades in each grading, the breakdown's column totals. A practice area's are
+        # this quarter's (practice_area_grades.csv) and the earlier quarters' (no file shows them,
+        # but in Q1 a reader knows they are none); the earlier quarters grade in each area as many
+        # audits as they hold.
+        for grade in grade_codes:
+            c.cells[f"year.grade.{grade}"].total = SUBTOTAL
+        for area, _ in self.areas:
+            for grade in grade_codes:
+                c.add(f"year.area.{area}.{grade}", in_year.get((area, grade), 0), total=SUBTOTAL)
+                c.add(
+                    f"earlier.area.{area}.{grade}", in_year.get((area, grade), 0) - c.cells[f"area.{area}.{grade}"].value,
+                    published=False, known=self.quarter == 1,
+                )
+                c.relate(
+                    {f"year.area.{area}.{grade}": 1, f"area.{area}.{grade}": -1, f"earlier.area.{area}.{grade}": -1},
+                    f"the year to date in {area} is this quarter and the ones before",
+                )
+            c.relate({"year.audits": 1, **{f"year.area.{area}.{grade}": -1 for grade in grade_codes}}, f"the year's audits graded once in {area}")
+            c.relate(
+                {**{f"earlier.area.{area}.{grade}": 1 for grade in grade_codes}, **{f"earlier.grade.{grade}": -1 for grade in grade_codes}},
+                f"the earlier quarters' audits graded once in {area}",
+            )
+
+        by_characteristic: dict[str, list[str]] = {}
+        for characteristic, _, value, _ in self.characteristics:
+            by_characteristic.setdefault(characteristic, []).append(value)
+            group = c.add(f"equality.{characteristic}.{value}.audits", groups.get((characteristic, value), 0), total=SUBTOTAL)
+            for grading, _ in self.gradings:
+                cells = [
+                    c.add(f"equality.{characteristic}.{value}.{grading}.{grade}", counts.get((characteristic, value, grading, grade), 0))
+                    for grade in grade_codes
+                ]
+                c.relate({group: 1, **{cell: -1 for cell in cells}}, f"the grades of {characteristic} {value} add up to its audits")
+        for characteristic, values in by_characteristic.items():
+            c.relate(
+                {"year.audits": 1, **{f"equality.{characteristic}.{value}.audits": -1 for value in values}},
+                f"the {characteristic} groups add up to the year's audits",
+            )
+            for grading, _ in self.gradings:
+                for grade in grade_codes:
+                    c.relate(
+                        {self.year_grade(grading, grade): 1,
+                         **{f"equality.{characteristic}.{value}.{grading}.{grade}": -1 for value in values}},
+                        f"the {characteristic} groups add up to the year's grades in {grading}",
+                    )
+
+    @staticmethod
+    def year_grade(grading: str, grade: int) -> str:
+        """The cell of the year's count of a grade, overall or in a practice area."""
+        return f"year.grade.{grade}" if grading == OVERALL else f"year.area.{grading}.{grade}"
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -224,6 +350,7 @@ def write_feed(warehouse: Path, la: str, period: str, out: Path) -> Feed:
             "SELECT la_code, figures_as_at, published_at FROM ops.build_info WHERE la_code IN (SELECT unnest(?)) ORDER BY 1",
             [councils],
         ).fetchall()
+        names = council_names(connection, councils)
     level, codes = _geography(councils)
     inadequate = next(code for code, label, _ in tables.grades if label == "Inadequate")
     front = [period, level, codes]
@@ -280,6 +407,27 @@ def write_feed(warehouse: Path, la: str, period: str, out: Path) -> Feed:
             tables.count("previous.audits"), tables.percent("previous.audits", "previous.audits"), NOT_APPLICABLE]],
     )
 
+    rows["equality_grades_year_to_date.csv"] = (
+        ["time_period", "geographic_level", "la_code", "characteristic", "group", "grading", "grade",
+         "audits", "percent_of_group"],
+        [
+            [year_period, level, codes, characteristic_name, value_name, grading_name, label,
+             tables.count(cell), tables.percent(cell, group)]
+            for characteristic, characteristic_name, value, value_name in [
+                *tables.characteristics, *(("all", "All children", None, "All children"),)
+            ]
+            for grading, grading_name in tables.gradings
+            for group in [f"equality.{characteristic}.{value}.audits" if value else "year.audits"]
+            for cell, label in [
+                *(
+                    (f"equality.{characteristic}.{value}.{grading}.{code}" if value else tables.year_grade(grading, code), label)
+                    for code, label, _ in tables.grades
+                ),
+                (group, "Total"),
+            ]
+        ],
+    )
+
     out.mkdir(parents=True, exist_ok=True)
     written, suppressed = [], {}
     for name, (header, body) in rows.items():
@@ -288,19 +436,35 @@ def write_feed(warehouse: Path, la: str, period: str, out: Path) -> Feed:
         written.append(path)
         suppressed[name] = sum(1 for row in body for value in row if value == SUPPRESSED)
     readme = out / "README.md"
-    readme.write_text(_readme(tables, councils, as_at, suppressed), encoding="utf-8")
+    readme.write_text(_readme(tables, councils, names, as_at, suppressed), encoding="utf-8")
     written.append(readme)
-    return Feed(out, written, councils, period, suppressed)
+    return Feed(out, written, councils, period, suppressed, names)
 
 
-def _readme(tables: _Tables, councils: list[str], as_at: list[tuple], suppressed: dict[str, int]) -> str:
+def council_names(connection: duckdb.DuckDBPyConnection, councils: list[str]) -> dict[str, str]:
+    """la_code -> the council's name in dim_local_authority, for the codes it knows."""
+    has_dimension = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_local_authority'"
+    ).fetchall()[0][0]
+    if not has_dimension:
+        return {}
+    return dict(connection.execute(
+        "SELECT la_code, la_name FROM marts.dim_local_authority WHERE la_code IN (SELECT unnest(?)) AND la_name IS NOT NULL",
+        [councils],
+    ).fetchall())
+
+
+def _readme(tables: _Tables, councils: list[str], names: dict[str, str], as_at: list[tuple], suppressed: dict[str, int]) -> str:
     rounded = tables.control.rounded
     figures_as_at = "; ".join(f"{code}: {date}" for code, date, _ in as_at) or "not recorded"
     published = max((when for _, _, when in as_at), default=None)
+    named = [f"{names[code]} ({code})" if code in names else code for code in councils]
+    title = f"{named[0]}, " if len(councils) == 1 else ""
     lines = [
-        f"# Case file audit figures, {tables.period}",
+        f"# Case file audit figures, {title}{tables.period}",
         "",
-        f"Councils: {', '.join(councils)}" + (" (figures summed across them)" if rounded else "") + ".",
+        ("Council: " if len(councils) == 1 else "Councils: ") + ", ".join(named)
+        + (" (figures summed across them)" if rounded else "") + ".",
         f"Figures as at (the newest extract each council delivered): {figures_as_at}.",
         f"From the warehouse published {published} UTC; written {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `cfa export`.",
         "",
@@ -310,6 +474,10 @@ def _readme(tables: _Tables, councils: list[str], as_at: list[tuple], suppressed
         "- `overall_grades.csv`: final (moderated) overall grades of the quarter's counted case file audits.",
         "- `practice_area_grades.csv`: their final grades in each of the seven practice areas.",
         f"- `year_to_date.csv`: overall grades for {tables.year} to date against the whole of {tables.previous_year}.",
+        f"- `equality_grades_year_to_date.csv`: {tables.year} to date, the overall grade and each practice area's",
+        "  grade (Embracing Diversity first) by the audited child's age band (at the audit), sex, ethnic group",
+        "  (the DfE's major groups), disability and status at the audit. `Not recorded` counts the audits whose",
+        "  extract did not carry the characteristic; `percent_of_group` is of the group's audits (its Total row).",
         "",
         "CSV files are UTF-8 with a byte-order mark (Excel opens them as they are), every field quoted.",
         "",
@@ -346,8 +514,13 @@ def _readme(tables: _Tables, councils: list[str], as_at: list[tuple], suppressed
         "per audit; `good_or_better` is Outstanding plus Good, `good_or_requires_improvement` Good plus",
         "Requires Improvement, `inadequate` the Inadequate row; in `practice_area_grades.csv` each practice",
         "area's grades add up to the same Total; in `year_to_date.csv` each column's grades add up to its",
-        "Total, and the year to date is this quarter plus the year's earlier quarters. Before writing, every",
-        "suppressed cell was checked: given all of these, it can still take more than one value.",
+        "Total, and the year to date is this quarter plus the year's earlier quarters. In",
+        "`equality_grades_year_to_date.csv` a group's grades add up to its Total (the same Total for every",
+        "grading); a characteristic's groups add up to the year to date's audits, their overall grades to",
+        "`year_to_date.csv`'s grades, and their grades in a practice area to this quarter's",
+        "(`practice_area_grades.csv`) plus the earlier quarters'. A cell can sit in several of these at",
+        "once, so secondary suppression covers all of them together. Before writing, every suppressed",
+        "cell was checked: given all of these, across all the files, it can still take more than one value.",
         "",
         "Each feed is protected on its own. Do not publish figures from this feed next to unsuppressed",
         "figures for the same councils and periods, or next to an earlier feed's figures for the same year:",
