@@ -605,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_warehouse_argument(report)
     report.add_argument("--out", metavar="FILE", help="where to write it (default: reports/ beside the warehouse)")
     report.add_argument("--format", choices=["html", "pdf"], default="html", help="html (default; self-contained) or pdf (A4)")
-    report.add_argument("--council-name", help="the council's name for the heading, e.g. 'Worcestershire Children First'")
+    report.add_argument("--council-name", help="the council's name for the heading, instead of the warehouse's (dim_local_authority), e.g. 'Worcestershire Children First'")
     report.set_defaults(handler=command_report)
 
     contract = commands.add_parser("contract", help="regenerate docs, suites, seeds and dbt sources from the contract")

@@ -364,6 +364,9 @@ def test_the_sample_report_gives_the_seed_reports_figures(sample_report):
         assert block.index("<table") < block.index("</div>\n  </div>"), "a chart without its table"
     assert [t for t, _ in page.tags if t in ("h1", "h2")][:7] == ["h1", "h2", "h2", "h2", "h2", "h2", "h2"]
     assert "@page { size: A4" in html
+    # The council by its name in dim_local_authority, its code beside it.
+    assert "Worcestershire (local authority 885)" in text and "Local authority 885" not in text
+    assert "<title>Case file audits: executive summary, Worcestershire, 2022-23 Q2</title>" in html
 
 
 def test_cfa_report_writes_the_same_page_and_an_a4_pdf(sample_run, sample_report, tmp_path, capsys):

@@ -413,9 +413,7 @@ def write_feed(warehouse: Path, la: str, period: str, out: Path) -> Feed:
         [
             [year_period, level, codes, characteristic_name, value_name, grading_name, label,
              tables.count(cell), tables.percent(cell, group)]
-            for characteristic, characteristic_name, value, value_name in [
-                *tables.characteristics, *(("all", "All children", None, "All children"),)
-            ]
+            for characteristic, characteristic_name, value, value_name in [("all", "All children", None, "All children"), *tables.characteristics]
             for grading, grading_name in tables.gradings
             for group in [f"equality.{characteristic}.{value}.audits" if value else "year.audits"]
             for cell, label in [
@@ -477,7 +475,9 @@ def _readme(tables: _Tables, councils: list[str], names: dict[str, str], as_at: 
         f"- `equality_grades_year_to_date.csv`: {tables.year} to date, the overall grade and each practice area's",
         "  grade (Embracing Diversity first) by the audited child's age band (at the audit), sex, ethnic group",
         "  (the DfE's major groups), disability and status at the audit. `Not recorded` counts the audits whose",
-        "  extract did not carry the characteristic; `percent_of_group` is of the group's audits (its Total row).",
+        "  extract did not carry the characteristic; `percent_of_group` is of the group's audits (its Total row);",
+        "  the All children rows are the year's figures. Small groups mean many `c`: read it beside",
+        "  `year_to_date.csv`, and compare shares only between groups whose figures are shown.",
         "",
         "CSV files are UTF-8 with a byte-order mark (Excel opens them as they are), every field quoted.",
         "",
@@ -515,12 +515,13 @@ def _readme(tables: _Tables, councils: list[str], names: dict[str, str], as_at: 
         "Requires Improvement, `inadequate` the Inadequate row; in `practice_area_grades.csv` each practice",
         "area's grades add up to the same Total; in `year_to_date.csv` each column's grades add up to its",
         "Total, and the year to date is this quarter plus the year's earlier quarters. In",
-        "`equality_grades_year_to_date.csv` a group's grades add up to its Total (the same Total for every",
-        "grading); a characteristic's groups add up to the year to date's audits, their overall grades to",
-        "`year_to_date.csv`'s grades, and their grades in a practice area to this quarter's",
-        "(`practice_area_grades.csv`) plus the earlier quarters'. A cell can sit in several of these at",
-        "once, so secondary suppression covers all of them together. Before writing, every suppressed",
-        "cell was checked: given all of these, across all the files, it can still take more than one value.",
+        "`equality_grades_year_to_date.csv` a group's grades add up to its Total (the same Total in every",
+        "grading), and each characteristic's groups add up to the All children rows: their Total is the",
+        "year to date's audits, their overall grades are `year_to_date.csv`'s, their grades in a practice",
+        "area are this quarter's (`practice_area_grades.csv`) plus the earlier quarters'. A count sits in",
+        "several of these at once, so secondary suppression covers all of them together. Before writing,",
+        "every suppressed cell was checked: given all of these, across all the files, it can still take",
+        "more than one value.",
         "",
         "Each feed is protected on its own. Do not publish figures from this feed next to unsuppressed",
         "figures for the same councils and periods, or next to an earlier feed's figures for the same year:",

@@ -110,6 +110,7 @@ class ReportFigures:
     practice_areas: list[PracticeArea]
     moderation: list[ModerationChanges]
     developments: list[Development] = field(default_factory=list)
+    la_name: str | None = None  # dim_local_authority's name for the council, where it has one
 
     def overall_grade(self, label: str) -> GradeComparison:
         return next(g for g in self.overall if g.grade_label == label)
@@ -232,6 +233,18 @@ def _why_no_report(connection: duckdb.DuckDBPyConnection, la_code: str, quarter_
     )
 
 
+def council_name(connection: duckdb.DuckDBPyConnection, la_code: str) -> str | None:
+    """The council's name in dim_local_authority; None for a code the seed lacks, or a warehouse
+    built before councils had names."""
+    has_dimension = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_local_authority'"
+    ).fetchall()[0][0]
+    if not has_dimension:
+        return None
+    rows = connection.execute("SELECT la_name FROM marts.dim_local_authority WHERE la_code = ?", [la_code]).fetchall()
+    return rows[0][0] if rows and rows[0][0] else None
+
+
 def gather_figures(connection: duckdb.DuckDBPyConnection, la_code: str, period: str) -> ReportFigures:
     quarter_label = check_period(period)
     summaries = _rows(
@@ -328,4 +341,5 @@ def gather_figures(connection: duckdb.DuckDBPyConnection, la_code: str, period: 
             Development(row["development_id"], row["published_date"], row["development_category"], row["title"])
             for row in development_rows
         ],
+        la_name=council_name(connection, la_code),
     )

@@ -55,6 +55,7 @@ def _development_categories(figures: ReportFigures) -> list[dict]:
 
 
 def report_context(figures: ReportFigures, council_name: str | None = None) -> dict:
+    """`council_name` overrides the warehouse's name for the council (dim_local_authority)."""
     writer = FigureWriter()
     overall_current = dict(zip([g.grade_code for g in figures.overall], largest_remainder_percentages([g.current.count for g in figures.overall])))
     overall_previous = None
@@ -69,7 +70,7 @@ def report_context(figures: ReportFigures, council_name: str | None = None) -> d
     return {
         "f": figures,
         "w": writer,
-        "council_name": council_name,
+        "council_name": council_name or figures.la_name,
         "generated_on": dt.date.today(),
         "period": narrative.period_phrase(figures, writer),
         "overall_current": overall_current,
