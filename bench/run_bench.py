@@ -225,8 +225,9 @@ def stage_of(step_key: str) -> str:
     return f"other ({step_key})"
 
 
-def cfa_run(label: str, workdir: Path, drop_files: list[Path], history: Path | None = None) -> BuildRun:
-    """Land the files in a fresh folder (on a copy of `history`'s warehouse, if given) and run `cfa run`."""
+def land(workdir: Path, drop_files: list[Path], history: Path | None = None) -> tuple[Path, Path]:
+    """A fresh landing folder holding the files, beside a copy of `history`'s warehouse if given;
+    returns the landing folder and the warehouse file."""
     shutil.rmtree(workdir, ignore_errors=True)
     landing, warehouse_dir = workdir / "landing", workdir / "warehouse"
     landing.mkdir(parents=True)
@@ -234,7 +235,12 @@ def cfa_run(label: str, workdir: Path, drop_files: list[Path], history: Path | N
         shutil.copytree(history / "warehouse", warehouse_dir)
     for path in drop_files:
         shutil.copy(path, landing / path.name)
-    warehouse = warehouse_dir / "cfa.duckdb"
+    return landing, warehouse_dir / "cfa.duckdb"
+
+
+def cfa_run(label: str, workdir: Path, drop_files: list[Path], history: Path | None = None) -> BuildRun:
+    """Land the files in a fresh folder (on a copy of `history`'s warehouse, if given) and run `cfa run`."""
+    landing, warehouse = land(workdir, drop_files, history)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(REPO),
@@ -286,11 +292,7 @@ def daemon_run(workdir: Path, drop_files: list[Path], timeout_seconds: float = 6
     start the nightly job; time the run from its creation to its end, from the run's own record."""
     import dagster as dg
 
-    shutil.rmtree(workdir, ignore_errors=True)
-    landing, warehouse = workdir / "landing", workdir / "warehouse" / "cfa.duckdb"
-    landing.mkdir(parents=True)
-    for path in drop_files:
-        shutil.copy(path, landing / path.name)
+    landing, warehouse = land(workdir, drop_files)
     settings = {
         "DAGSTER_HOME": str(REPO),
         "CFA_DAGSTER_STORAGE": str(workdir / "dagster" / "storage"),
