@@ -356,11 +356,11 @@ def command_validate(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.contract import load_contract
-    from orchestration.ingest.landing import LandingFile, in_load_order, known_councils, pseudonymise_cells, read_files
+    from orchestration.ingest.landing import LandingFile, in_load_order, known_councils, prepared_cells, read_files, reference_pairs
     from orchestration.ingest.pseudonymise import pseudonymisation_key
     from orchestration.ingest.rules import reference_key
     from orchestration.ingest.store import WarehouseStore
-    from orchestration.ingest.validation import sheet_cells, validate_sheet
+    from orchestration.ingest.validation import validate_sheet
     from orchestration.warehouse_db import connect_duckdb, connect_postgres, on_postgres
 
     contract = load_contract()
@@ -383,7 +383,7 @@ def command_validate(args: argparse.Namespace) -> int:
     def known_references(entity, cells) -> dict[str, set[str]]:
         references = {}
         for ref in entity.references:
-            pairs = cells[[contract.council_field, ref.field]].drop_duplicates().itertuples(index=False, name=None)
+            pairs = reference_pairs(cells, contract.council_field, ref.field)
             in_files = known.get((ref.entity, ref.field), set())
             in_warehouse = store.known_references(ref.entity, ref.field, pairs) if store else set()
             references[ref.field] = in_files | in_warehouse
@@ -412,10 +412,7 @@ def command_validate(args: argparse.Namespace) -> int:
         print(f"{skipped.label}: sheet not loaded: {skipped.sheet.reason}")
     for item in in_load_order(readable, contract):
         entity = item.sheet.entity
-        cells = sheet_cells(item.sheet)
-        pseudonymise_cells(cells, entity, key)
-        if item.council and contract.council_field not in item.sheet.present_fields:
-            cells[contract.council_field] = item.council
+        cells = prepared_cells(item.sheet, contract, key, item.council)
         result = validate_sheet(
             item.sheet, contract, known_references(entity, cells), dt.date.today(), cells=cells, council=item.council
         )
@@ -427,9 +424,9 @@ def command_validate(args: argparse.Namespace) -> int:
             print(f"{item.label}: {column_note}")
         for referenced_entity, field in referenced_fields:
             if referenced_entity == entity.name:
-                accepted = result.accepted[[contract.council_field, field]].dropna(subset=[field])
+                pairs = zip(*(result.accepted[name].to_pylist() for name in (contract.council_field, field)))
                 known.setdefault((referenced_entity, field), set()).update(
-                    key for la_code, value in accepted.itertuples(index=False, name=None)
+                    key for la_code, value in pairs if value is not None
                     for key in (reference_key(la_code, value), str(value))
                 )
     if connection:

@@ -16,6 +16,7 @@ build database through `WarehouseConnection`: SQL written once with `?` placehol
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import math
 import os
 import re
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.ops.refusals import Refusal
 from orchestration.settings import WarehousePaths
@@ -157,6 +159,13 @@ class WarehouseConnection:
             return self.execute(sql, params).df()
         return self.sql(sql, params).df()
 
+    def compact_frame(self, sql: str, params: Sequence | dict | None = None) -> pd.DataFrame:
+        """`frame`, with each distinct text held once however many rows repeat it (a council's
+        code, a grade): the frame a national batch needs, at a fraction of the memory."""
+        if self.dialect == DUCKDB:
+            return self.raw.sql(sql, params=params).to_arrow_table().to_pandas(date_as_object=True, deduplicate_objects=True)
+        return self.frame(sql, params)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         self.execute("BEGIN TRANSACTION")
@@ -173,11 +182,18 @@ class WarehouseConnection:
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
         ).fetchone()[0] > 0
 
-    def insert_frame(self, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
-        """Insert a whole DataFrame in one statement (never row by row), each column as its type
-        (DuckDB's type names; VARCHAR where not given)."""
-        columns = list(frame.columns)
-        select = ", ".join(f"CAST(frame.{name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in columns)
+    def insert_frame(
+        self, table: str, frame: pd.DataFrame | pa.Table, types: dict[str, str], constants: dict[str, object] | None = None
+    ) -> None:
+        """Insert a whole DataFrame or Arrow table in one statement (never row by row), each
+        column as its type (DuckDB's type names; VARCHAR where not given), with `constants`: a
+        value the same on every row (a load's lineage), added by the statement itself."""
+        constants = constants or {}
+        columns = [*(frame.columns if isinstance(frame, pd.DataFrame) else frame.column_names), *constants]
+        select = ", ".join(
+            [f"CAST(frame.{name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in columns if name not in constants]
+            + [f"CAST({_literal(value)} AS {types.get(name, 'VARCHAR')}) AS {name}" for name, value in constants.items()]
+        )
         if self.dialect == DUCKDB:
             self.raw.register("frame", frame)
             try:
@@ -282,6 +298,19 @@ class WarehouseConnection:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _literal(value: object) -> str:
+    """A constant as SQL text both DuckDB and PostgreSQL read (COPY takes no parameters)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return "'" + value.isoformat(sep=" ") + "'" if isinstance(value, dt.datetime) else f"'{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _plain(value: object) -> object:

@@ -27,13 +27,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
 from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
 from orchestration.ingest.readers import FileRejected, Sheet, SheetNotLoaded, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
-from orchestration.ingest.validation import sheet_cells, validate_sheet
+from orchestration.ingest.validation import validate_sheet
 from orchestration.ops.keyring import claim_key
 from orchestration.settings import SEEDS_DIR, WarehousePaths
 from orchestration.warehouse_db import build_connection
@@ -216,14 +217,36 @@ def _refusal(relative: Path, councils: dict[str, str]) -> str:
     return f"not read: {_folder_reason(top)}"
 
 
-def pseudonymise_cells(cells: pd.DataFrame, entity: Entity, key: bytes) -> None:
-    """Replace every personal field's values by their keyed hashes, in place: one HMAC per
+def pseudonymised(table: pa.Table, entity: Entity, key: bytes) -> pa.Table:
+    """The table with every personal field's values replaced by their keyed hashes: one HMAC per
     distinct value, mapped over the whole column."""
     for f in entity.fields:
         if f.pseudonymise:
-            column = cells[f.name]
-            pseudonyms = {value: pseudonymise(str(value), key) for value in column.dropna().unique()}
-            cells[f.name] = column.map(pseudonyms).astype(object).where(column.notna(), None)
+            column = table[f.name]
+            distinct = pc.unique(column.drop_null())
+            pseudonyms = pa.array([pseudonymise(str(value), key) for value in distinct.to_pylist()], pa.string())
+            hashed = pseudonyms.take(pc.index_in(column, value_set=distinct))
+            table = table.set_column(table.schema.get_field_index(f.name), f.name, hashed)
+    return table
+
+
+def prepared_cells(sheet: Sheet, contract: Contract, key: bytes, council: str | None) -> pa.Table:
+    """The sheet's table as the rules check it: pseudonymised, and a v1 file in a council's
+    folder given that council's la_code."""
+    table = pseudonymised(sheet.table, sheet.entity, key)
+    council_field = contract.council_field
+    if council and council_field not in sheet.present_fields:
+        table = table.set_column(
+            table.schema.get_field_index(council_field), council_field,
+            pc.fill_null(pa.nulls(table.num_rows, pa.string()), council),
+        )
+    return table
+
+
+def reference_pairs(cells: pa.Table, council_field: str, field: str) -> list[tuple[str | None, str]]:
+    """The distinct (la_code, value) pairs by which a sheet's rows refer to other records."""
+    pairs = cells.select([council_field, field]).group_by([council_field, field]).aggregate([])
+    return list(zip(pairs[council_field].to_pylist(), pairs[field].to_pylist()))
 
 
 def _archive(path: Path, archive_dir: Path, today: dt.date, name: str | None = None) -> Path:
@@ -338,15 +361,9 @@ def _load_sheet(
         summary.loads.append(load)
         log(f"{item.label}: skipped, already loaded")
         return
-    cells = sheet_cells(sheet)
-    pseudonymise_cells(cells, entity, key)
-    council_field = contract.council_field
-    if item.council and council_field not in sheet.present_fields:
-        cells[council_field] = item.council  # a v1 file in a council's folder is that council's
+    cells = prepared_cells(sheet, contract, key, item.council)
     known = {
-        ref.field: store.known_references(
-            ref.entity, ref.field, cells[[council_field, ref.field]].drop_duplicates().itertuples(index=False, name=None)
-        )
+        ref.field: store.known_references(ref.entity, ref.field, reference_pairs(cells, contract.council_field, ref.field))
         for ref in entity.references
     }
     validated = validate_sheet(sheet, contract, known, today, cells=cells, council=item.council)

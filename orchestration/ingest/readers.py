@@ -12,13 +12,17 @@ import csv
 import datetime as dt
 import io
 import itertools
+import json
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from orchestration.contract import Contract, Entity, match_key
@@ -26,6 +30,7 @@ from orchestration.contract import Contract, Entity, match_key
 Cell = str | dt.date | dt.datetime | None
 
 READABLE_SUFFIXES = {".csv", ".xlsx"}
+EXTRA_COLUMNS = "extra_columns"
 
 
 class FileRejected(Exception):
@@ -36,12 +41,11 @@ class FileRejected(Exception):
 class Sheet:
     entity: Entity
     sheet_name: str | None
-    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """One row per non-blank row: `row_number` (as a spreadsheet shows it) and one text column per
-    field of the entity (empty where the file has no such column); dates from spreadsheet cells
-    as ISO text, so every date is parsed the same way."""
-    extra: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """The columns that match no field, as text, row for row with `cells`."""
+    table: pa.Table = field(default_factory=lambda: pa.table({"row_number": pa.array([], pa.int64())}))
+    """One row per non-blank row, as Arrow columns (no Python object per cell): `row_number` (as a
+    spreadsheet shows it), one text column per field of the entity (empty where the file has no
+    such column; dates from spreadsheet cells as ISO text, so every date is parsed the same way),
+    and `extra_columns`: the row's columns that match no field, as JSON text (empty when none)."""
     dropped_headers: list[str] = field(default_factory=list)
     unmatched_headers: list[str] = field(default_factory=list)
     absent_optional_fields: list[str] = field(default_factory=list)
@@ -49,6 +53,13 @@ class Sheet:
     """The contract version the sheet follows (from its columns, or a word in its file's name)."""
     present_fields: frozenset[str] = frozenset()
     """The fields the sheet has a column for."""
+
+    @property
+    def cells(self) -> pd.DataFrame:
+        """`row_number` and the fields' text as a pandas frame (missing cells as None), for a look
+        at a sheet; ingestion itself works on `table`."""
+        cells = self.table.drop_columns([name for name in [EXTRA_COLUMNS] if name in self.table.column_names]).to_pandas()
+        return cells.astype(object).where(cells.notna(), None).astype({"row_number": "int64"})
 
     @property
     def columns_not_loaded(self) -> list[str]:
@@ -194,38 +205,53 @@ def _read_sheet(
     columns += [()] * (width - len(columns))
     cleaned = {index: _clean_column(column, len(data), text_only) for index, column in enumerate(columns)}
     row_numbers = pd.Series(range(2, len(data) + 2), dtype="int64")
-    return _sheet_from_columns(headers, cleaned, row_numbers, entity, contract, where, sheet_name, match)
+    return _sheet_from_columns(cleaned, row_numbers, entity, contract, sheet_name, match)
 
 
 def _sheet_from_columns(
-    headers: list[Cell],
     cleaned: dict[int, pd.Series],
     row_numbers: pd.Series,
     entity: Entity,
     contract: Contract,
-    where: str,
     sheet_name: str | None,
-    match: _HeaderMatch | None = None,
-    file_name: str = "",
+    match: _HeaderMatch,
 ) -> Sheet:
-    """A sheet from its header row and its columns of cleaned text (missing as None), each
-    indexed like `row_numbers`; rows with nothing in them are left out."""
-    match = match or _checked_header_match(headers, entity, contract, where, file_name)
+    """A sheet from its columns of cleaned text (missing as None), each indexed like
+    `row_numbers`, matched to fields by `match`; rows with nothing in them are left out."""
     blank = pd.Series(True, index=row_numbers.index)
     for column in cleaned.values():
         blank &= column.isna()
     keep = ~blank.to_numpy()
-    cells = pd.DataFrame({"row_number": row_numbers[keep].reset_index(drop=True)})
+    columns = {"row_number": pa.array(row_numbers.to_numpy()[keep], pa.int64())}
+    by_field = {name: index for index, name in match.column_field.items()}
+    kept = int(keep.sum())
     for name in entity.field_names:
-        cells[name] = None
-    for index, name in match.column_field.items():
-        cells[name] = cleaned[index][keep].reset_index(drop=True)
-    extra = pd.DataFrame({name: cleaned[index][keep].reset_index(drop=True) for index, name in match.extra_columns.items()})
+        index = by_field.get(name)
+        columns[name] = (
+            pa.nulls(kept, pa.string()) if index is None
+            else pa.array(cleaned[index].to_numpy(dtype=object)[keep], pa.string(), from_pandas=True)
+        )
+    extra = [cleaned[index].to_numpy(dtype=object)[keep] for index in match.extra_columns]
+    columns[EXTRA_COLUMNS] = _extra_json(list(match.extra_columns.values()), extra, kept)
+    return _sheet(entity, sheet_name, pa.table(columns), match, contract)
+
+
+def _extra_json(names: list[str], columns: list, rows: int) -> pa.Array:
+    """Each row's columns that match no field, as JSON text of what it holds (empty when nothing)."""
+    if not names:
+        return pa.nulls(rows, pa.string())
+    texts = []
+    for values in zip(*columns):
+        held = {name: value for name, value in zip(names, values) if value is not None and value == value}
+        texts.append(json.dumps(held, sort_keys=True) if held else None)
+    return pa.array(texts, pa.string())
+
+
+def _sheet(entity: Entity, sheet_name: str | None, table: pa.Table, match: _HeaderMatch, contract: Contract) -> Sheet:
     return Sheet(
         entity=entity,
         sheet_name=sheet_name,
-        cells=cells.astype(object).where(cells.notna(), None).astype({"row_number": "int64"}),
-        extra=extra,
+        table=table,
         dropped_headers=match.dropped,
         unmatched_headers=list(match.extra_columns.values()),
         # A marker every entity carries (`deleted`) is absent from nearly every delivery: naming it
@@ -241,14 +267,16 @@ def _sheet_from_columns(
     )
 
 
-def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents:
+def read_csv(content: bytes, file_name: str, contract: Contract, path: Path | None = None) -> FileContents:
     entity = contract.entity_for_name(file_name)
     if entity is None:
         raise FileRejected(_no_entity_reason(contract, csv_file=True))
     text = _decode(content, file_name)
     if not text.strip():
         raise FileRejected("the file is empty")
-    fast = _read_csv_with_duckdb(text, entity, contract, file_name)
+    # DuckDB reads UTF-8 itself: a file in another encoding goes to it re-encoded.
+    utf8_path = path if path is not None and _is_utf8(content) else None
+    fast = _read_csv_with_duckdb(text, entity, contract, file_name, utf8_path)
     if fast is not None:
         return FileContents(sheets=[fast])
     # strict: an unterminated quote would otherwise swallow every later row into one cell.
@@ -262,16 +290,37 @@ def read_csv(content: bytes, file_name: str, contract: Contract) -> FileContents
     )
 
 
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 # What Python's str.strip() takes off a cell, that DuckDB's trim() would leave.
 _WHITESPACE = " \t\n\r\x0b\x0c\xa0"
 _BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
 
 
-def _read_csv_with_duckdb(text: str, entity: Entity, contract: Contract, file_name: str = "") -> Sheet | None:
-    """The file read by DuckDB's CSV reader, cells trimmed in SQL: the fast path for an ordinary
-    file. None when the file is anything but ordinary (blank lines, which shift row numbers, a
-    quoted cell over several lines, a stray quote, a header the sheet cannot use): the Python
-    reader then reads it, and says exactly what is wrong where."""
+def _trimmed(column: str) -> str:
+    """A cell trimmed as Python's str.strip() would, empty as missing. Most cells need no trim:
+    only those that start or end with whitespace pay for trim()."""
+    return (
+        f"CASE WHEN contains('{_WHITESPACE}', left({column}, 1)) OR contains('{_WHITESPACE}', right({column}, 1))"
+        f" THEN nullif(trim({column}, '{_WHITESPACE}'), '') ELSE nullif({column}, '') END"
+    )
+
+
+def _read_csv_with_duckdb(
+    text: str, entity: Entity, contract: Contract, file_name: str = "", utf8_path: Path | None = None
+) -> Sheet | None:
+    """The file read by DuckDB's CSV reader into Arrow columns, cells trimmed, blank rows left
+    out and columns matched to fields in SQL: the fast path for an ordinary file. None when the
+    file is anything but ordinary (blank lines, which shift row numbers, a quoted cell over
+    several lines, a stray quote, a header the sheet cannot use): the Python reader then reads
+    it, and says exactly what is wrong where. `utf8_path` is the file itself when DuckDB can
+    read it as it is."""
     if _BLANK_LINE.search(text.rstrip("\r\n")):
         return None
     # A quoted cell spanning lines, or a quote left open, is for the strict reader: DuckDB would
@@ -282,35 +331,49 @@ def _read_csv_with_duckdb(text: str, entity: Entity, contract: Contract, file_na
     width = len(header_line)
     if not width or any("\n" in header or "\r" in header for header in header_line):
         return None
+    headers = [_clean_cell(cell) for cell in header_line]
+    try:
+        match = _checked_header_match(headers, entity, contract, "the file", file_name)
+    except FileRejected:
+        return None  # the Python reader finds the same fault, or an earlier one, and says which
     columns = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(width))
-    cleaned = ", ".join(f"nullif(trim(c{index}, '{_WHITESPACE}'), '') AS c{index}" for index in range(width))
+    by_field = {name: index for index, name in match.column_field.items()}
+    fields = ", ".join(
+        f'{_trimmed(f"c{by_field[name]}")} AS "{name}"' if name in by_field else f'CAST(NULL AS VARCHAR) AS "{name}"'
+        for name in entity.field_names
+    )
+    extras = "".join(f", {_trimmed(f'c{index}')} AS x{index}" for index in match.extra_columns)
+    blank = " AND ".join(f"{_trimmed(f'c{index}')} IS NULL" for index in range(width))
     connection = duckdb.connect()
     try:
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".csv", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            frame = connection.execute(
+            if utf8_path is None:
+                handle.write(text)
+                handle.flush()
+            # Rows come back in the file's order (DuckDB preserves insertion order), so a row's
+            # number is its place, counted here rather than by a window over the whole file.
+            table = connection.sql(
                 f"""
-                SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS row_number, {cleaned}
+                SELECT {fields}{extras}, {blank} AS blank
                 FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
                               auto_detect = false, columns = {{{columns}}}, null_padding = true,
-                              strict_mode = true, parallel = false)
+                              strict_mode = true)
                 """,
-                [handle.name],
-            ).df()
+                params=[str(utf8_path or handle.name)],
+            ).to_arrow_table()
     except duckdb.Error:
         return None
     finally:
         connection.close()
-    try:
-        return _sheet_from_columns(
-            [_clean_cell(cell) for cell in header_line],
-            {index: frame[f"c{index}"] for index in range(width)},
-            frame["row_number"],
-            entity, contract, where="the file", sheet_name=None, file_name=file_name,
-        )
-    except FileRejected:
-        return None  # the Python reader finds the same fault, or an earlier one, and says which
+    row_numbers = pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64))
+    table = table.add_column(0, "row_number", row_numbers)
+    table = table.filter(pc.invert(table["blank"])).drop_columns(["blank"])
+    extra_names = [f"x{index}" for index in match.extra_columns]
+    extra = _extra_json(
+        list(match.extra_columns.values()), [table[name].to_pylist() for name in extra_names], table.num_rows
+    )
+    table = table.drop_columns(extra_names).append_column(EXTRA_COLUMNS, extra)
+    return _sheet(entity, None, table, match, contract)
 
 
 def _hidden_reason(visibility: SheetVisibleEnum) -> str | None:
@@ -398,7 +461,7 @@ def read_file(path: Path, content: bytes, contract: Contract) -> FileContents:
     if not content:
         raise FileRejected("the file is empty")
     if suffix == ".csv":
-        return read_csv(content, path.name, contract)
+        return read_csv(content, path.name, contract, path)
     return read_xlsx(path, contract)
 
 

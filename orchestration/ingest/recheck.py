@@ -41,28 +41,27 @@ def recheck_failures(
         return 0, []
     today = today or dt.date.today()
     columns = ", ".join(f"raw.{f.stored_name} AS {f.name}" for f in entity.fields)
+    problems, checked = [], 0
     # Into a DataFrame, whichever database holds raw: GX validates it with a pandas data source.
+    # One batch per load (file or sheet), as a key is unique within its file, not across files;
+    # read one at a time, so a national file's batch is the most memory the check holds.
     with build_connection(paths, read_only=True) as connection:
-        rows = connection.frame(
-            f"""
-            SELECT raw.load_id, raw.file_name, raw.source_row, {columns}
-            FROM raw.{entity.name} AS raw
-            JOIN ops.load_log AS load USING (load_id)
-            WHERE load.run_id = ? AND load.entity = ? AND load.status = 'loaded'
-            ORDER BY raw.load_id, raw.source_row
-            """,
+        loads = connection.execute(
+            "SELECT load_id, file_name FROM ops.load_log WHERE run_id = ? AND entity = ? AND status = 'loaded' ORDER BY load_id",
             [run_id, entity.name],
-        )
-    problems = []
-    # One batch per load (file or sheet): a key is unique within its file, not across files.
-    for _, batch in rows.groupby("load_id", sort=True):
-        batch = batch.reset_index(drop=True)
-        for position, meta in suite_failures(entity, batch, contract, today):
-            row = batch.iloc[position]
-            names = [name.strip() for name in meta["field"].split(",")]
-            shown = [None if row[name] is None or row[name] != row[name] else str(row[name]) for name in names]
-            value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
-            problems.append(
-                SuiteFailure(row["file_name"], int(row["source_row"]), meta["field"], value, meta["reason"].format(value=value))
+        ).fetchall()
+        for load_id, file_name in loads:
+            batch = connection.compact_frame(
+                f"SELECT raw.source_row, {columns} FROM raw.{entity.name} AS raw WHERE raw.load_id = ? ORDER BY raw.source_row",
+                [load_id],
             )
-    return len(rows), problems
+            checked += len(batch)
+            for position, meta in suite_failures(entity, batch, contract, today):
+                row = batch.iloc[position]
+                names = [name.strip() for name in meta["field"].split(",")]
+                shown = [None if row[name] is None or row[name] != row[name] else str(row[name]) for name in names]
+                value = None if all(v is None for v in shown) else ", ".join(v or "" for v in shown)
+                problems.append(
+                    SuiteFailure(file_name, int(row["source_row"]), meta["field"], value, meta["reason"].format(value=value))
+                )
+    return checked, problems

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.contract import Contract, Entity, Field
 
@@ -57,9 +58,10 @@ def _describe(conditions: dict[str, tuple[str, ...]]) -> str:
 
 @dataclass(frozen=True)
 class CheckedSheet:
-    typed: pd.DataFrame
-    """Every row: `row_number`, each field typed (dates as dates; categories and text as
-    delivered), and `record_key`."""
+    stored: pa.Table
+    """Every row as raw would hold it, in row order: `row_number`, `record_key`, each field by
+    name (dates as dates; categories and text as delivered; a degraded field in its coarser
+    form only) and `extra_columns`."""
     rejections: pd.DataFrame
     """row_number, field, value, reason, is_reference: one row per broken rule, sorted;
     is_reference marks a reference to a record not loaded (yet)."""
@@ -299,8 +301,21 @@ def reference_key(la_code: object, value: object) -> str:
     return f"{la_code}{COUNCIL_SEPARATOR}{value}" if isinstance(la_code, str) and la_code else str(value)
 
 
+def _stored_value(f: Field, contract: Contract) -> str:
+    """A field's typed value as raw holds it: dates parsed, a date of birth as its age band, an
+    ethnicity code as its group."""
+    if f.is_degraded and f.type == "date":
+        return f'"{f.name}__band"'
+    if f.is_degraded:
+        groups = " ".join(
+            f"WHEN {_quote(value.code)} THEN {_quote(value.group)}" for value in contract.categories[f.category].values
+        )
+        return f'CASE "{f.name}__code" {groups} END'
+    return f'"{f.name}__date"' if f.type == "date" else f'"{f.name}"'
+
+
 def check_sheet(
-    cells: pd.DataFrame,
+    cells: pa.Table,
     entity: Entity,
     contract: Contract,
     known_references: dict[str, set[str]],
@@ -309,38 +324,48 @@ def check_sheet(
     council: str | None = None,
     version: int | None = None,
 ) -> CheckedSheet:
-    """Type `cells` (text columns named after the entity's fields, plus row_number) and find
-    every broken rule, in two set-based queries. `known_references` holds reference keys
-    (`reference_key`); `per_council` and `council` as for `_rule_queries`."""
+    """Type `cells` (text columns named after the entity's fields, plus row_number and
+    extra_columns) and find every broken rule, in set-based queries over the whole sheet.
+    `known_references` holds reference keys (`reference_key`); `per_council` and `council` as
+    for `_rule_queries`."""
     connection = _engine().cursor()
     try:
         casts = ", ".join(f'CAST(frame."{name}" AS VARCHAR) AS "{name}"' for name in entity.field_names)
         connection.register("frame", cells)
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE cells AS SELECT CAST(row_number AS INTEGER) AS row_number, {casts} FROM frame")
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE cells AS SELECT CAST(row_number AS INTEGER) AS row_number, {casts},"
+            " CAST(extra_columns AS VARCHAR) AS extra_columns FROM frame"
+        )
         connection.unregister("frame")
+        # Each distinct spelling is mapped to its code once, through the contract.
         spellings = [
-            {"category": f.category, "spelling": value, "code": contract.categories[f.category].normalise(value)}
+            (f.category, value, contract.categories[f.category].normalise(value))
             for f in entity.fields
             if f.type == "category"
-            for value in cells[f.name].dropna().unique()
+            for (value,) in connection.execute(f'SELECT DISTINCT "{f.name}" FROM cells WHERE "{f.name}" IS NOT NULL').fetchall()
         ]
-        connection.register("spelling_frame", pd.DataFrame(spellings, columns=["category", "spelling", "code"], dtype=object))
-        connection.execute(
-            "CREATE OR REPLACE TEMP TABLE spellings AS SELECT CAST(category AS VARCHAR) AS category,"
-            " CAST(spelling AS VARCHAR) AS spelling, CAST(code AS VARCHAR) AS code FROM spelling_frame"
+        spelling_columns = list(zip(*spellings)) if spellings else [(), (), ()]
+        connection.register(
+            "spelling_frame",
+            pa.table({name: pa.array(column, pa.string()) for name, column in zip(("category", "spelling", "code"), spelling_columns)}),
         )
-        known = pd.DataFrame(
-            [{"field": field, "value": value} for field, values in known_references.items() for value in values],
-            columns=["field", "value"],
-            dtype=object,
-        )
+        connection.execute("CREATE OR REPLACE TEMP TABLE spellings AS SELECT * FROM spelling_frame")
+        connection.unregister("spelling_frame")
+        known = pa.table({
+            "field": pa.array([field for field, values in known_references.items() for _ in values], pa.string()),
+            "value": pa.array([value for values in known_references.values() for value in values], pa.string()),
+        })
         connection.register("known_frame", known)
-        connection.execute("CREATE OR REPLACE TEMP TABLE known AS SELECT CAST(field AS VARCHAR) AS field, CAST(value AS VARCHAR) AS value FROM known_frame")
+        connection.execute("CREATE OR REPLACE TEMP TABLE known AS SELECT * FROM known_frame")
+        connection.unregister("known_frame")
         connection.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {_typed_query(entity, contract, per_council)}")
         rejections = connection.execute(
             " UNION ALL ".join(_rule_queries(entity, contract, today, per_council, council, version)) + " ORDER BY row_number, field"
         ).df()
-        typed = connection.execute("SELECT * FROM typed ORDER BY row_number").df()
+        stored_columns = ", ".join(f'{_stored_value(f, contract)} AS "{f.name}"' for f in entity.fields)
+        stored = connection.sql(
+            f"SELECT row_number, record_key, {stored_columns}, extra_columns FROM typed ORDER BY row_number"
+        ).to_arrow_table()
     finally:
         connection.close()
-    return CheckedSheet(typed=typed, rejections=rejections)
+    return CheckedSheet(stored=stored, rejections=rejections)

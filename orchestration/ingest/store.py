@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.contract import Contract, Entity
 from orchestration.ingest.build_failures import BUILD_FAILURES_DDL
@@ -181,10 +182,10 @@ class WarehouseStore:
         self,
         load: LoadRecord,
         run_id: str | None,
-        accepted: pd.DataFrame | None = None,
+        accepted: pa.Table | None = None,
         rejections: list | None = None,
         entity: Entity | None = None,
-        waiting: pd.DataFrame | None = None,
+        waiting: pa.Table | None = None,
     ) -> int:
         """Write one file's (or sheet's) rows, rejections and load-log entry in one transaction."""
         loaded_at = dt.datetime.now().replace(microsecond=0)
@@ -198,7 +199,7 @@ class WarehouseStore:
             if accepted is not None and len(accepted):
                 self._insert_raw(entity, lineage, accepted)
             if rejections:
-                waiting_by_row = {row["row_number"]: _row_json(row) for row in _records(waiting)}
+                waiting_by_row = {row["row_number"]: _row_json(row) for row in _waiting_records(waiting)}
                 self._insert_frame(
                     "ops.rejected_rows",
                     pd.DataFrame(
@@ -228,22 +229,21 @@ class WarehouseStore:
             )
         return load_id
 
-    def _insert_frame(self, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+    def _insert_frame(self, table: str, frame: pd.DataFrame | pa.Table, types: dict[str, str]) -> None:
         """One INSERT for the whole frame (never row by row), each column cast to its type."""
         self.connection.insert_frame(table, frame, types)
 
-    def _insert_raw(self, entity: Entity, lineage: dict[str, object], rows: pd.DataFrame) -> None:
+    def _insert_raw(self, entity: Entity, lineage: dict[str, object], rows: pa.Table) -> None:
         """Insert a sheet's accepted rows (typed, by field name, with row_number, record_key and
-        extra) into raw in one statement, with the load's lineage."""
+        extra_columns) into raw in one statement, with the load's lineage."""
         columns = raw_columns(entity)
-        frame = pd.DataFrame({f.stored_name: rows[f.name] for f in entity.fields}, index=rows.index)
-        for name, value in lineage.items():
-            frame[name] = value
-        frame["source_row"] = rows["row_number"]
-        frame["record_key"] = rows["record_key"]
-        frame["extra_columns"] = rows["extra"].map(lambda extra: json.dumps(extra, sort_keys=True) if isinstance(extra, dict) and extra else None)
-        frame = frame[list(columns)].reset_index(drop=True)
-        self._insert_frame(f"raw.{entity.name}", frame, {name: kind.replace(" NOT NULL", "") for name, kind in columns.items()})
+        names = {f.name: f.stored_name for f in entity.fields} | {
+            "row_number": "source_row", "record_key": "record_key", "extra_columns": "extra_columns",
+        }
+        frame = rows.select(list(names)).rename_columns(list(names.values()))
+        self.connection.insert_frame(
+            f"raw.{entity.name}", frame, {name: kind.replace(" NOT NULL", "") for name, kind in columns.items()}, constants=lineage
+        )
 
     def load_waiting_rows(self, entity: Entity, run_id: str | None) -> int:
         """Load the rows of `entity` that were waiting for a parent that has now arrived, with the
@@ -286,7 +286,7 @@ class WarehouseStore:
                     "loaded_at": loaded_at, "extract_date": extract_date,
                     "council_folder": folder, "contract_version": version,
                 }
-                self._insert_raw(entity, lineage, pd.DataFrame([_row_from_json(row, entity) for _, _, row in rows]))
+                self._insert_raw(entity, lineage, _rows_table(entity, [_row_from_json(row, entity) for _, _, row in rows]))
                 for field in {field for _, field, _ in rows}:
                     row_numbers = [row_number for row_number, row_field, _ in rows if row_field == field]
                     self.connection.execute(
@@ -344,15 +344,31 @@ class WarehouseStore:
         )
 
 
-def _records(frame: pd.DataFrame | None) -> list[dict[str, object]]:
-    """A (small) frame's rows as dicts, missing values as None."""
-    if frame is None or not len(frame):
+def _waiting_records(waiting: pa.Table | None) -> list[dict[str, object]]:
+    """Waiting rows as dicts, their unmatched columns as a dict under `extra` (how a waiting row
+    has always been kept)."""
+    if waiting is None or not waiting.num_rows:
         return []
-    return [{name: (None if _missing(value) else value) for name, value in row.items()} for row in frame.to_dict("records")]
+    records = waiting.to_pylist()
+    for record in records:
+        extra = record.pop("extra_columns", None)
+        record["extra"] = json.loads(extra) if extra else None
+    return records
 
 
-def _missing(value: object) -> bool:
-    return value is None or (not isinstance(value, (dict, list, str)) and pd.isna(value))
+def _rows_table(entity: Entity, records: list[dict[str, object]]) -> pa.Table:
+    """Rows kept as dicts (waiting rows, from their JSON) as the table `_insert_raw` takes."""
+    columns: dict[str, pa.Array] = {
+        "row_number": pa.array([record["row_number"] for record in records], pa.int64()),
+        "record_key": pa.array([record.get("record_key") for record in records], pa.string()),
+    }
+    for f in entity.fields:
+        kind = pa.date32() if f.stored_type == "date" else pa.string()
+        columns[f.name] = pa.array([record.get(f.name) for record in records], kind)
+    columns["extra_columns"] = pa.array(
+        [json.dumps(record["extra"], sort_keys=True) if record.get("extra") else None for record in records], pa.string()
+    )
+    return pa.table(columns)
 
 
 def _row_json(row: dict[str, object]) -> str:

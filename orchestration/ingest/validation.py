@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.contract import Contract, Entity, Field
 from orchestration.ingest.readers import Sheet
@@ -42,12 +44,12 @@ class Rejection:
 
 @dataclass
 class ValidatedSheet:
-    accepted: pd.DataFrame
-    """Typed values by field name, plus `row_number`, `record_key` and `extra`, for rows without
-    a rejection."""
+    accepted: pa.Table
+    """Typed values by field name, plus `row_number`, `record_key` and `extra_columns`, for rows
+    without a rejection."""
     rejections: list[Rejection]
     rows_read: int
-    waiting: pd.DataFrame
+    waiting: pa.Table
     """Rows, shaped like `accepted`, whose only fault is a reference to a parent not loaded yet:
     they load by themselves once the parent arrives."""
 
@@ -281,39 +283,12 @@ def suite_failures(entity: Entity, rows: pd.DataFrame, contract: Contract, today
     return _run_suite(entity, frame.reset_index(drop=True), today)
 
 
-def sheet_cells(sheet: Sheet) -> pd.DataFrame:
-    """The sheet as text columns, one per field, plus row_number: what the rules run over (a
-    copy, so pseudonymising it leaves the sheet as read)."""
-    return sheet.cells.copy()
-
-
-def _extra_by_row(sheet: Sheet, row_numbers: pd.Series) -> pd.Series:
-    """Each row's columns that match no field, as a dict of what it holds (None when nothing)."""
-    if sheet.extra.empty or not len(sheet.extra.columns):
-        return pd.Series([None] * len(row_numbers), dtype=object, index=row_numbers.index)
-    by_row = dict(zip(sheet.cells["row_number"], sheet.extra.to_dict("records")))
-    return row_numbers.map(
-        lambda row: {name: value for name, value in by_row[row].items() if value is not None} or None
-    )
-
-
-def _stored_values(f: Field, typed: pd.DataFrame, contract: Contract) -> pd.Series:
-    """A field's typed column as raw will hold it: dates parsed, a date of birth as its age band,
-    an ethnicity code as its group."""
-    if f.is_degraded and f.type == "date":
-        return typed[f"{f.name}__band"]
-    if f.is_degraded:
-        groups = {value.code: value.group for value in contract.categories[f.category].values}
-        return typed[f"{f.name}__code"].map(groups).astype(object).where(typed[f"{f.name}__code"].notna(), None)
-    return typed[f"{f.name}__date"] if f.type == "date" else typed[f.name]
-
-
 def validate_sheet(
     sheet: Sheet,
     contract: Contract,
     known_references: dict[str, set[str]],
     today: dt.date,
-    cells: pd.DataFrame | None = None,
+    cells: pa.Table | None = None,
     council: str | None = None,
 ) -> ValidatedSheet:
     """Type the sheet, check every rule of the contract and every reference, set-based; return
@@ -321,29 +296,25 @@ def validate_sheet(
 
     `known_references` holds, per referencing field, the reference keys
     (orchestration.ingest.rules.reference_key) of the records the referenced entity holds;
-    `cells` is the sheet as text columns (built from the sheet when not given); `council` is the
-    la_code of the council folder the sheet came from, if any. A degraded field leaves here in its
-    coarser form only: the rows hold the age band, never the date of birth.
+    `cells` is the sheet's table as ingestion prepared it (pseudonymised; the sheet's own table
+    when not given); `council` is the la_code of the council folder the sheet came from, if any.
+    A degraded field leaves here in its coarser form only: the rows hold the age band, never the
+    date of birth.
     """
     entity = sheet.entity
-    cells = sheet_cells(sheet) if cells is None else cells
+    cells = sheet.table if cells is None else cells
     per_council = sheet.contract_version >= 2 or council is not None
     checked = check_sheet(cells, entity, contract, known_references, today, per_council, council, sheet.contract_version)
-    typed = checked.typed
-    rows = pd.DataFrame({f.name: _stored_values(f, typed, contract) for f in entity.fields})
-    for f in entity.fields:
-        if f.stored_type == "date":
-            rows[f.name] = pd.to_datetime(rows[f.name]).dt.date.astype(object).where(rows[f.name].notna(), None)
-    rows["row_number"] = typed["row_number"].astype(int)
-    rows["record_key"] = typed["record_key"]
-    rows["extra"] = _extra_by_row(sheet, rows["row_number"])
+    rows = checked.stored
 
     reference_fields = {reference.field: reference.entity for reference in entity.references}
     found = checked.rejections
     # A row whose every fault is a reference to a record not loaded yet waits for it.
     only_references = found.groupby("row_number")["is_reference"].all() if len(found) else pd.Series(dtype=bool)
-    waiting_rows = set(only_references[only_references].index)
-    keys = dict(zip(rows["row_number"], rows["record_key"]))
+    waiting_rows = {int(row) for row in only_references[only_references].index}
+    rejected = {int(row) for row in only_references.index}
+    rejected_mask = _rows_in(rows, rejected)
+    keys = dict(zip(*(rows.filter(rejected_mask).column(name).to_pylist() for name in ("row_number", "record_key"))))
     rejections = [
         Rejection(
             int(row_number), field, None if pd.isna(value) else value, reason, keys.get(row_number),
@@ -351,7 +322,10 @@ def validate_sheet(
         )
         for row_number, field, value, reason, _ in found.itertuples(index=False)
     ]
-    rejected = set(only_references.index)
-    accepted = rows[~rows["row_number"].isin(rejected)].reset_index(drop=True)
-    waiting = rows[rows["row_number"].isin(waiting_rows)].reset_index(drop=True)
-    return ValidatedSheet(accepted=accepted, rejections=rejections, rows_read=len(rows), waiting=waiting)
+    accepted = rows.filter(pc.invert(rejected_mask)) if rejected else rows
+    waiting = rows.filter(_rows_in(rows, waiting_rows))
+    return ValidatedSheet(accepted=accepted, rejections=rejections, rows_read=rows.num_rows, waiting=waiting)
+
+
+def _rows_in(rows: pa.Table, row_numbers: set[int]) -> pa.ChunkedArray:
+    return pc.is_in(rows["row_number"], value_set=pa.array(sorted(row_numbers), rows.schema.field("row_number").type))
