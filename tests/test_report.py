@@ -419,6 +419,37 @@ def test_a_council_or_quarter_without_audits_is_a_clear_refusal(sample_run, tmp_
         assert not out.exists()
 
 
+def test_a_report_is_rewritten_only_when_a_figure_on_it_changed(sample_run, tmp_path):
+    """A night that brings one council's audits rewrites that council's report, not every one
+    (issue 8, point 5): a report whose figures are all as they were is left as it is."""
+    from orchestration.report import write_latest_reports
+
+    warehouse = tmp_path / "cfa.duckdb"
+    shutil.copy(sample_run.paths.warehouse, warehouse)
+    reports = tmp_path / "reports"
+    first = write_latest_reports(warehouse, reports)
+    assert first.written and not first.unchanged
+    path = next(p for p in first.written if f"-{LA_CODE}-" in p.name)
+    before = path.read_text(encoding="utf-8")
+    written_at = path.stat().st_mtime_ns
+
+    again = write_latest_reports(warehouse, reports)
+    assert again.written == [] and sorted(again.unchanged) == sorted(first.written)
+    assert path.stat().st_mtime_ns == written_at
+
+    # One figure of the council's latest quarter changes: its report, and only it, is rewritten.
+    quarter = path.stem.removeprefix(f"executive-summary-{LA_CODE}-").replace("-Q", " Q")
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "UPDATE marts.mart_summary_year_to_date_by_quarter SET targeted_audits = targeted_audits + 1"
+            " WHERE la_code = ? AND quarter_label = ?",
+            [LA_CODE, quarter],
+        )
+    changed = write_latest_reports(warehouse, reports)
+    assert changed.written == [path] and len(changed.unchanged) == len(first.written) - 1
+    assert path.read_text(encoding="utf-8") != before
+
+
 def test_actions_are_counted_as_they_stood_at_each_quarters_end(sample_run):
     """The summary mart's actions, recounted in Python from the facts for every quarter of the
     sample: an action completed after a quarter's end was open at it, and overdue if due before."""

@@ -7,7 +7,10 @@ asset after publishing both call it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.report.figures import ReportUnavailable, check_period, gather_figures, latest_quarters, open_marts
@@ -28,14 +31,19 @@ def write_report(
     ReportUnavailable says why when there is nothing to report."""
     if fmt not in FORMATS:
         raise ReportUnavailable(f"format {fmt!r} is not one of {', '.join(FORMATS)}.")
-    # Charts and templates are imported here, not when Dagster loads its definitions.
-    from orchestration.report.render import render_html, write_pdf
-
     quarter_label = check_period(period)
     with open_marts(Path(warehouse)) as connection:
         figures = gather_figures(connection, la_code, quarter_label)
-    html = render_html(figures, council_name)
     out = Path(out) if out else default_report_path(warehouse, la_code, quarter_label, fmt)
+    _render(figures, out, fmt, council_name)
+    return out
+
+
+def _render(figures, out: Path, fmt: str = "html", council_name: str | None = None) -> None:
+    # Charts and templates are imported here, not when Dagster loads its definitions.
+    from orchestration.report.render import render_html, write_pdf
+
+    html = render_html(figures, council_name)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Written beside, then renamed: a reader never opens half a report.
     partial = out.with_name(f".{out.name}.partial")
@@ -44,18 +52,61 @@ def write_report(
     else:
         partial.write_text(html, encoding="utf-8")
     os.replace(partial, out)
-    return out
 
 
-def write_latest_reports(warehouse: Path, directory: Path | None = None) -> list[Path]:
-    """The report for each council's latest quarter with case file audits."""
+@dataclass
+class LatestReports:
+    written: list[Path] = field(default_factory=list)
+    """Reports written this time: new, or a figure on them changed."""
+    unchanged: list[Path] = field(default_factory=list)
+    """Reports already on disk with exactly these figures, left as they were."""
+
+    @property
+    def paths(self) -> list[Path]:
+        return sorted(self.written + self.unchanged)
+
+
+FINGERPRINTS = ".fingerprints.json"
+
+
+def _renderer_version() -> str:
+    """A hash of the report's own code and templates: a change to how a report looks rewrites them all."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("*.py"), *package.glob("templates/**/*")]):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_latest_reports(warehouse: Path, directory: Path | None = None) -> LatestReports:
+    """The report for each council's latest quarter with case file audits. A report whose figures
+    are all what they were when it was written is left as it is: a night that brings one
+    council's audits rewrites that council's report, not every council's."""
+    version = _renderer_version()
+    result = LatestReports()
     with open_marts(Path(warehouse)) as connection:
-        latest = latest_quarters(connection)
-    written = []
-    for la_code, quarter_label in latest:
-        out = (Path(directory) / default_report_path(warehouse, la_code, quarter_label).name) if directory else None
-        written.append(write_report(warehouse, la_code, quarter_label, out))
-    return written
+        for la_code, quarter_label in latest_quarters(connection):
+            out = default_report_path(warehouse, la_code, quarter_label)
+            out = Path(directory) / out.name if directory else out
+            ledger_path = out.parent / FINGERPRINTS
+            ledger = json.loads(ledger_path.read_text(encoding="utf-8")) if ledger_path.is_file() else {}
+            figures = gather_figures(connection, la_code, quarter_label)
+            fingerprint = hashlib.sha256(f"{version}\n{figures!r}".encode()).hexdigest()
+            if out.is_file() and ledger.get(out.name) == fingerprint:
+                result.unchanged.append(out)
+                continue
+            _render(figures, out)
+            ledger[out.name] = fingerprint
+            _write_json(ledger_path, ledger)
+            result.written.append(out)
+    return result
 
 
-__all__ = ["FORMATS", "ReportUnavailable", "default_report_path", "write_latest_reports", "write_report"]
+def _write_json(path: Path, document: dict) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(partial, path)
+
+
+__all__ = ["FORMATS", "LatestReports", "ReportUnavailable", "default_report_path", "write_latest_reports", "write_report"]

@@ -24,11 +24,19 @@ def executive_summary(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         )
         context.log.info(reason)
         return dg.MaterializeResult(metadata={"reports": 0, "paths": dg.MetadataValue.text(""), "reason": reason})
-    written = write_latest_reports(warehouse.paths.warehouse)
-    for path in written:
+    reports = write_latest_reports(warehouse.paths.warehouse)
+    for path in reports.written:
         context.log.info(f"executive summary: {path}")
-    if not written:
+    if reports.unchanged:
+        context.log.info(
+            f"executive summary: {len(reports.unchanged)} council(s)' report(s) left as they were: not a figure on them changed"
+        )
+    if not reports.paths:
         context.log.info("executive summary: no council has counted case file audits yet, so there is nothing to report")
     return dg.MaterializeResult(
-        metadata={"reports": len(written), "paths": dg.MetadataValue.text("\n".join(str(p) for p in written))}
+        metadata={
+            "reports": len(reports.paths),
+            "rewritten": len(reports.written),
+            "paths": dg.MetadataValue.text("\n".join(str(p) for p in reports.paths)),
+        }
     )
