@@ -301,7 +301,14 @@ class WarehouseStore:
         """Mark every rejection a later delivery has put right: a later load accepted the same
         record, or the same file was delivered again (its own rejections, if any, now stand)."""
         resolved_at = dt.datetime.now().replace(microsecond=0)
-        for entity in self.contract.entities.values():
+        outstanding = {
+            entity for (entity,) in self.connection.execute(
+                "SELECT DISTINCT entity FROM ops.rejected_rows WHERE resolved_by_load_id IS NULL"
+            ).fetchall()
+        }
+        # Only an entity with rejections outstanding is looked for in raw: a night with none
+        # costs nothing however many years raw holds.
+        for entity in (entity for name, entity in self.contract.entities.items() if name in outstanding):
             self.connection.execute(
                 f"""
                 UPDATE ops.rejected_rows AS r
@@ -309,12 +316,15 @@ class WarehouseStore:
                     resolution = 'a later delivery of this record loaded'
                 FROM (
                     SELECT record_key, max(load_id) AS load_id FROM raw.{entity.name}
-                    WHERE record_key IS NOT NULL GROUP BY record_key
+                    WHERE record_key IN (
+                        SELECT record_key FROM ops.rejected_rows WHERE entity = ? AND resolved_by_load_id IS NULL
+                    )
+                    GROUP BY record_key
                 ) AS fix
                 WHERE r.entity = ? AND r.resolved_by_load_id IS NULL
                   AND r.record_key = fix.record_key AND fix.load_id > r.load_id
                 """,
-                [run_id, resolved_at, entity.name],
+                [run_id, resolved_at, entity.name, entity.name],
             )
         self.connection.execute(
             """
