@@ -52,8 +52,11 @@ FULL_COUNCILS, FULL_YEARS = len(LA_CODES), 5
 # The issue's full national scale: the whole benchmark takes about 12 minutes on two cores.
 DEFAULT_COUNCILS, DEFAULT_YEARS = FULL_COUNCILS, FULL_YEARS
 INCREMENTAL_COUNCIL, INCREMENTAL_MONTH = "885", (2023, 4)
-# Large enough that a file's fixed costs (schemas, the GX suite's set-up) do not hide the rate.
-INGESTION_ROWS = 50_000
+# A national year's audits file (the entity with the most rules per row): large enough that a
+# load's fixed costs (schemas, the load log) do not hide the rate. The workbook is smaller, as
+# writing a 250,000-row XLSX takes openpyxl minutes.
+INGESTION_ROWS = 250_000
+XLSX_ROWS = 50_000
 QUERY_RUNS = 5
 
 GOALS = {
@@ -76,19 +79,21 @@ SCALE_NOTE = [
 
 # Written with the figures: what bounds each missed goal, from the profile above and issue 8's.
 NOTES = [
-    "- **CSV ingestion** is set-based (issue 8, point 1): DuckDB reads each file, the contract's rules run as",
-    "  generated SQL over the whole file, child ids are pseudonymised once per distinct id and the accepted",
-    "  rows go into raw in one insert. What is left is the hand-over between them: the file's text cells",
-    "  become a pandas frame, are copied into a DuckDB of the checks' own, come back typed as another frame,",
-    "  and are inserted into the build database (the own-time list above: the checks, the CSV reader, the",
-    "  insert and the HMACs). Keeping the file in the build database from `read_csv` to `INSERT ... SELECT`",
-    "  would remove the copies; that is the next step if the goal matters more than the code's simplicity.",
+    "- **CSV ingestion** is set-based from file to raw (issue 8, point 1): DuckDB's CSV reader returns the",
+    "  file's cells as Arrow columns (blank rows and header matching in SQL, the costly trim only for cells",
+    "  that start or end with whitespace), child ids are pseudonymised once per distinct id over the Arrow",
+    "  column, the contract's rules run as generated SQL over the whole file in the checks' own DuckDB, which",
+    "  hands back the rows as raw holds them as an Arrow table, and raw takes them in one INSERT with the",
+    "  load's lineage as constants. No Python object is made per cell on the way. What is left in the profile",
+    "  above is DuckDB's own work: reading and trimming, typing dates and the rules' queries, the insert.",
     "- **The build against the floor** (the shares above): the floor reads five CSV files and aggregates three",
     "  marts with no validation, no versions and no tests. The build also keeps every version of every record",
     "  with its lineage, picks the current ones, builds all the project's models and runs its dbt tests one at",
     "  a time (`threads: 1`, a process of its own), validates every loaded batch and every BI mart with Great",
     "  Expectations, publishes a new marts-only file with its exports (Parquet, CSV) and writes each council's",
-    "  executive summary. The ratio is of the steps alone; start-up is the separate goal below it.",
+    "  executive summary. The ratio is of the steps alone; start-up is the separate goal below it. The goal",
+    "  is not within reach of this design: three times the floor is a few seconds, less than dbt takes to",
+    "  start and parse the project, or Great Expectations to import.",
     "- **Start-up** is Python importing Dagster, dbt and Great Expectations and loading the definitions",
     "  (the wall time of `cfa run` outside its steps).",
     "",
@@ -370,8 +375,9 @@ def dbt_node_seconds(run_id: str) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 
 
-def audits_subset(drop_files: list[Path], rows: int, directory: Path) -> tuple[Path, Path, int]:
-    """The first `rows` audits of the drop as a CSV and as an XLSX workbook (date cells, as a case system exports)."""
+def audits_subset(drop_files: list[Path], rows: int, xlsx_rows: int, directory: Path) -> tuple[Path, Path, int, int]:
+    """The first `rows` audits of the drop as a CSV, and the first `xlsx_rows` as an XLSX workbook
+    (date cells, as a case system exports)."""
     import openpyxl
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -382,6 +388,7 @@ def audits_subset(drop_files: list[Path], rows: int, directory: Path) -> tuple[P
         relation = connection.sql(f"SELECT * FROM read_csv('{audits_file}', all_varchar = true) LIMIT {rows}")
         connection.execute(f"COPY ({relation.sql_query()}) TO '{csv_path}' (HEADER)")
         header, records = relation.columns, relation.fetchall()
+    csv_rows, records = len(records), records[:xlsx_rows]
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("audits")
     sheet.append(header)
@@ -392,7 +399,7 @@ def audits_subset(drop_files: list[Path], rows: int, directory: Path) -> tuple[P
             for index, value in enumerate(record)
         ])
     workbook.save(xlsx_path)
-    return csv_path, xlsx_path, len(records)
+    return csv_path, xlsx_path, csv_rows, len(records)
 
 
 def ingestion_seconds(file: Path, workdir: Path) -> float:
@@ -491,7 +498,7 @@ def write_report(result: dict) -> str:
     floor_scale, floor_full = median(floor_runs), median(result["floor_full"] + (result["floor_scale"] if at_full_scale else []))
     at_scale = "" if at_full_scale else " (at the measured scale only)"
     csv_rate = result["ingestion_rows"] / median(result["csv_seconds"])
-    xlsx_rate = result["ingestion_rows"] / median(result["xlsx_seconds"])
+    xlsx_rate = result.get("xlsx_rows", result["ingestion_rows"]) / median(result["xlsx_seconds"])
     build_rows = sum(scale["rows"].values())
     all_query_times = [value for runs in result["queries"].values() for value in runs]
     p50, p95 = percentile(all_query_times, 0.5) * 1000, percentile(all_query_times, 0.95) * 1000
@@ -568,8 +575,8 @@ def write_report(result: dict) -> str:
     if ingestion:
         lines.append(f"| full build: ingestion rate, all entities, cold (step time, GX import included) | {build.rows_loaded / ingestion:,.0f} rows/s |")
     lines += [
-        f"| ingestion throughput, CSV ({result['ingestion_rows']:,} audits, imports paid) | {csv_rate:,.0f} rows/s |",
-        f"| ingestion throughput, XLSX (the same audits, date cells) | {xlsx_rate:,.0f} rows/s |",
+        f"| ingestion throughput, CSV ({result['ingestion_rows']:,} audits into a new warehouse, imports already paid) | {csv_rate:,.0f} rows/s |",
+        f"| ingestion throughput, XLSX ({result.get('xlsx_rows', result['ingestion_rows']):,} of the same audits, date cells) | {xlsx_rate:,.0f} rows/s |",
         f"| incremental drop ({INCREMENTAL_COUNCIL}, {INCREMENTAL_MONTH[0]}-{INCREMENTAL_MONTH[1]:02d}, {result['month_rows']:,} rows) into an empty warehouse | {seconds(empty)} |",
         f"| the same drop on top of the measured history | {seconds(on_history)} |",
         *daemon_rows(result.get("daemon_runs", []), empty),
@@ -646,14 +653,15 @@ def incremental_note(empty_runs: list[BuildRun], history_runs: list[BuildRun]) -
     )
     return [
         f"- **The incremental drop** on top of the history (median run): {parts}; in dbt's own timing, {nodes}.",
-        "  What grows with the history is the dbt build: its models are tables rebuilt over every current record.",
-        "  Measured at national scale, the staging tests were the larger part (each of 33 column tests recomputed",
-        "  a staging view's newest-version window over the whole history): they are now one pass per staging",
-        "  model (tests/generic/staging_rows_are_sound.sql), and a file's references are looked up for its own",
-        "  values only. The models are not incremental: an incremental model would have to be rebuilt in full",
-        "  whenever a full extract, a deletion, a re-key, a retention run or a new as-at date touches history,",
-        "  and the goal's ratio above says whether what is left still matters. Publishing copies only the marts",
-        "  (issue 9), not the raw history.",
+        "  What grows with the history is the dbt build: its models are tables rebuilt over every current record,",
+        "  and its staging models pick the newest version of every record from all of raw. The staging tests are",
+        "  one pass per staging model (tests/generic/staging_rows_are_sound.sql); a file's references are looked",
+        "  up for its own values only; put-right rejections are looked for only where some are outstanding; and",
+        "  a council's executive summary is rewritten only when a figure on it changed (153 reports re-rendered",
+        "  on every run were, at national scale, the largest cost that grew with the councils). The models are",
+        "  not incremental: an incremental model would have to be rebuilt in full whenever a full extract, a",
+        "  deletion, a re-key, a retention run or a new as-at date touches history, and the goal's ratio above",
+        "  says whether what is left still matters. Publishing copies only the marts (issue 9), not the history.",
         "",
     ]
 
@@ -663,14 +671,15 @@ def memory_note(build: BuildRun) -> list[str]:
     where = build.peak_step or "an unknown step"
     if build.peak_step == "ingest_audit_extracts":
         reason = (
-            "ingestion reads every landing file (as pandas frames of text cells) before it loads the first, so that"
-            " the files and sheets it cannot read are logged first; the sub-grades file (2.6 million rows at national"
-            " scale) then adds its copy in the checks' DuckDB, its typed frame and the insert's buffer. Reading each"
-            " file when its turn comes, and keeping it in the build database from reader to insert, would bound the"
-            " peak by the largest file's DuckDB buffers."
+            "ingestion reads every landing file (as Arrow columns) before it loads the first, so that the files"
+            " and sheets it cannot read are logged first; the sub-grades file (2.6 million rows at national scale)"
+            " then adds the checks' DuckDB copy of it and the typed table raw takes."
         )
     elif build.peak_step and "rows_meet_the_extract_contract" in build.peak_step:
-        reason = "the GX check reads the run's rows of one entity back into Python and a pandas frame to run its suite."
+        reason = (
+            "the GX check reads one load's rows back into a pandas frame (each repeated text held once) to run its"
+            " suite, and Great Expectations makes its own masks and copies over it."
+        )
     elif build.peak_step == "warehouse_dbt_models":
         reason = "the dbt build's DuckDB queries over the whole history (the dbt process and its DuckDB buffers)."
     else:
@@ -705,7 +714,7 @@ def main() -> int:
     log(f"floor at full scale, {repeats} runs")
     result["floor_full"] = [run_floor(full_drop) for _ in range(repeats)]
     # Throughput files come from the full drop: the measured scale may hold fewer audits than that.
-    csv_path, xlsx_path, rows = audits_subset(full_files, INGESTION_ROWS, BENCH_DIR / "ingestion_files")
+    csv_path, xlsx_path, rows, xlsx_rows = audits_subset(full_files, INGESTION_ROWS, XLSX_ROWS, BENCH_DIR / "ingestion_files")
     if (councils, years) == (FULL_COUNCILS, FULL_YEARS):
         drop, drop_files = full_drop, full_files
     else:
@@ -743,8 +752,8 @@ def main() -> int:
         drop_files, month_files, BENCH_DIR, cfa_run, incremental_repeats, history / "warehouse" / ".build" / "cfa.duckdb", log
     )
 
-    log(f"ingestion throughput: {INGESTION_ROWS:,} audits as CSV and XLSX, {repeats} runs each")
-    result["ingestion_rows"] = rows
+    log(f"ingestion throughput: {rows:,} audits as CSV, {xlsx_rows:,} as XLSX, {repeats} runs each")
+    result["ingestion_rows"], result["xlsx_rows"] = rows, xlsx_rows
     ingestion_seconds(csv_path, BENCH_DIR / "ingestion_warm_up")  # pays the imports once
     result["csv_seconds"] = [ingestion_seconds(csv_path, BENCH_DIR / "ingestion_csv") for _ in range(repeats)]
     result["xlsx_seconds"] = [ingestion_seconds(xlsx_path, BENCH_DIR / "ingestion_xlsx") for _ in range(repeats)]
