@@ -251,6 +251,18 @@ def test_production_refuses_to_run_without_a_key(monkeypatch, workspace, ingest)
     assert not workspace.build_database.exists()
 
 
+def test_pseudonymising_a_whole_column_gives_each_values_keyed_hmac():
+    import hashlib
+    import hmac
+
+    from orchestration.ingest.pseudonymise import pseudonymise_many
+
+    values = ["P885533064", "", "é-ü", "x" * 200]
+    # Keys shorter than, as long as, and longer than SHA-256's block (longer ones are hashed first).
+    for key in (b"k", b"k" * 64, b"a longer key than a block of sixty-four bytes, which HMAC hashes first" * 2):
+        assert pseudonymise_many(values, key) == [hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values]
+
+
 def test_a_different_key_gives_different_pseudonyms():
     assert pseudonymise("P1", b"key-one") != pseudonymise("P1", b"key-two")
     assert pseudonymise("P1", b"key-one") == pseudonymise("P1", b"key-one")

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
-from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise
+from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise_many
 from orchestration.ingest.readers import FileRejected, Sheet, SheetNotLoaded, read_file
 from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import validate_sheet
@@ -224,7 +224,7 @@ def pseudonymised(table: pa.Table, entity: Entity, key: bytes) -> pa.Table:
         if f.pseudonymise:
             column = table[f.name]
             distinct = pc.unique(column.drop_null())
-            pseudonyms = pa.array([pseudonymise(str(value), key) for value in distinct.to_pylist()], pa.string())
+            pseudonyms = pa.array(pseudonymise_many([str(value) for value in distinct.to_pylist()], key), pa.string())
             hashed = pseudonyms.take(pc.index_in(column, value_set=distinct))
             table = table.set_column(table.schema.get_field_index(f.name), f.name, hashed)
     return table
