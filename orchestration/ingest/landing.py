@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from orchestration.contract import Contract, Entity, extract_date_in_file_name, load_contract
 from orchestration.ingest.pseudonymise import pseudonymisation_key, pseudonymise_many
 from orchestration.ingest.readers import FileRejected, Sheet, SheetNotLoaded, read_file
+from orchestration.ingest.rules import release_engine
 from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import validate_sheet
 from orchestration.ops.keyring import claim_key
@@ -326,6 +327,7 @@ def ingest_landing_folder(
                     log(f"{entity.name}: {loaded} waiting row(s) loaded: the records they refer to have arrived")
             for item in (item for item in ordered if item.sheet.entity is entity):
                 _load_sheet(item, store, contract, key, run_id, today, summary, log)
+        release_engine()
         store.resolve_rejections(run_id)
         store.refresh_statistics()
 

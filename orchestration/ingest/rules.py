@@ -9,6 +9,7 @@ in Python: category spellings are mapped once per distinct value, through the co
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from dataclasses import dataclass
@@ -331,12 +332,12 @@ def check_sheet(
     connection = _engine().cursor()
     try:
         casts = ", ".join(f'CAST(frame."{name}" AS VARCHAR) AS "{name}"' for name in entity.field_names)
+        # A view over the Arrow table, not a copy of it: the file is held once.
         connection.register("frame", cells)
         connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE cells AS SELECT CAST(row_number AS INTEGER) AS row_number, {casts},"
+            f"CREATE OR REPLACE TEMP VIEW cells AS SELECT CAST(row_number AS INTEGER) AS row_number, {casts},"
             " CAST(extra_columns AS VARCHAR) AS extra_columns FROM frame"
         )
-        connection.unregister("frame")
         # Each distinct spelling is mapped to its code once, through the contract.
         spellings = [
             (f.category, value, contract.categories[f.category].normalise(value))
@@ -367,5 +368,18 @@ def check_sheet(
             f"SELECT row_number, record_key, {stored_columns}, extra_columns FROM typed ORDER BY row_number"
         ).to_arrow_table()
     finally:
+        # A national file's typed table is gigabytes: give it back before the next file.
+        with contextlib.suppress(duckdb.Error):
+            connection.execute("DROP TABLE IF EXISTS typed")
+            connection.execute("DROP VIEW IF EXISTS cells")
+            connection.unregister("frame")
         connection.close()
     return CheckedSheet(stored=stored, rejections=rejections)
+
+
+def release_engine() -> None:
+    """Close this thread's checks database once ingestion is done, so the memory it used goes
+    back before the next step (the contract suites' checks) runs in the same process."""
+    if hasattr(_local, "connection"):
+        _local.connection.close()
+        del _local.connection
