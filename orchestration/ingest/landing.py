@@ -327,6 +327,7 @@ def ingest_landing_folder(
                     log(f"{entity.name}: {loaded} waiting row(s) loaded: the records they refer to have arrived")
             for item in (item for item in ordered if item.sheet.entity is entity):
                 _load_sheet(item, store, contract, key, run_id, today, summary, log)
+                item.sheet.release()
         release_engine()
         store.resolve_rejections(run_id)
         store.refresh_statistics()

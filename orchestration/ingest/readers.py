@@ -8,6 +8,7 @@ load log can name it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -53,6 +54,12 @@ class Sheet:
     """The contract version the sheet follows (from its columns, or a word in its file's name)."""
     present_fields: frozenset[str] = frozenset()
     """The fields the sheet has a column for."""
+
+    def release(self) -> None:
+        """Let go of the rows once they are loaded: a national drop's earlier files are not held
+        while its largest loads."""
+        self.table = self.table.schema.empty_table()
+        pa.default_memory_pool().release_unused()
 
     @property
     def cells(self) -> pd.DataFrame:
@@ -271,14 +278,21 @@ def read_csv(content: bytes, file_name: str, contract: Contract, path: Path | No
     entity = contract.entity_for_name(file_name)
     if entity is None:
         raise FileRejected(_no_entity_reason(contract, csv_file=True))
+    if not content.removeprefix(_BOM).strip():
+        raise FileRejected("the file is empty")
+    utf8 = _is_utf8(content)
+    if utf8 and path is not None:
+        # DuckDB reads a UTF-8 file as it is: no copy of its text is made in Python.
+        fast = _read_csv_with_duckdb(content, entity, contract, file_name, path)
+        if fast is not None:
+            return FileContents(sheets=[fast])
     text = _decode(content, file_name)
     if not text.strip():
         raise FileRejected("the file is empty")
-    # DuckDB reads UTF-8 itself: a file in another encoding goes to it re-encoded.
-    utf8_path = path if path is not None and _is_utf8(content) else None
-    fast = _read_csv_with_duckdb(text, entity, contract, file_name, utf8_path)
-    if fast is not None:
-        return FileContents(sheets=[fast])
+    if not utf8 or path is None:
+        fast = _read_csv_with_duckdb(text.encode("utf-8"), entity, contract, file_name)
+        if fast is not None:
+            return FileContents(sheets=[fast])
     # strict: an unterminated quote would otherwise swallow every later row into one cell.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -290,9 +304,16 @@ def read_csv(content: bytes, file_name: str, contract: Contract, path: Path | No
     )
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _is_utf8(content: bytes) -> bool:
+    """Whether the bytes are UTF-8, checked a megabyte at a time (no copy of the whole text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        content.decode("utf-8")
+        for start in range(0, len(content), 1 << 20):
+            decoder.decode(content[start:start + (1 << 20)])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
@@ -300,7 +321,7 @@ def _is_utf8(content: bytes) -> bool:
 
 # What Python's str.strip() takes off a cell, that DuckDB's trim() would leave.
 _WHITESPACE = " \t\n\r\x0b\x0c\xa0"
-_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+_BLANK_LINE = re.compile(rb"\n[ \t]*\r?\n")
 
 
 def _trimmed(column: str) -> str:
@@ -313,21 +334,22 @@ def _trimmed(column: str) -> str:
 
 
 def _read_csv_with_duckdb(
-    text: str, entity: Entity, contract: Contract, file_name: str = "", utf8_path: Path | None = None
+    data: bytes, entity: Entity, contract: Contract, file_name: str = "", utf8_path: Path | None = None
 ) -> Sheet | None:
-    """The file read by DuckDB's CSV reader into Arrow columns, cells trimmed, blank rows left
-    out and columns matched to fields in SQL: the fast path for an ordinary file. None when the
-    file is anything but ordinary (blank lines, which shift row numbers, a quoted cell over
-    several lines, a stray quote, a header the sheet cannot use): the Python reader then reads
-    it, and says exactly what is wrong where. `utf8_path` is the file itself when DuckDB can
-    read it as it is."""
-    if _BLANK_LINE.search(text.rstrip("\r\n")):
+    """The file (`data`, UTF-8) read by DuckDB's CSV reader into Arrow columns, cells trimmed,
+    blank rows left out and columns matched to fields in SQL: the fast path for an ordinary
+    file. None when the file is anything but ordinary (blank lines, which shift row numbers, a
+    quoted cell over several lines, a stray quote, a header the sheet cannot use): the Python
+    reader then reads it, and says exactly what is wrong where. `utf8_path` is the file itself
+    when DuckDB can read it as it is."""
+    if _BLANK_LINE.search(data.rstrip(b"\r\n")):
         return None
     # A quoted cell spanning lines, or a quote left open, is for the strict reader: DuckDB would
     # carry an open quote on to the end of the file.
-    if '"' in text and any(line.count('"') % 2 for line in text.splitlines()):
+    if b'"' in data and any(line.count(b'"') % 2 for line in data.splitlines()):
         return None
-    header_line = next(csv.reader(io.StringIO(text, newline="")), [])
+    first_line = data.split(b"\n", 1)[0].decode("utf-8-sig")
+    header_line = next(csv.reader(io.StringIO(first_line, newline="")), [])
     width = len(header_line)
     if not width or any("\n" in header or "\r" in header for header in header_line):
         return None
@@ -346,9 +368,9 @@ def _read_csv_with_duckdb(
     blank = " AND ".join(f"{_trimmed(f'c{index}')} IS NULL" for index in range(width))
     connection = duckdb.connect()
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".csv", newline="") as handle:
+        with tempfile.NamedTemporaryFile("wb", suffix=".csv") as handle:
             if utf8_path is None:
-                handle.write(text)
+                handle.write(data)
                 handle.flush()
             # Rows come back in the file's order (DuckDB preserves insertion order), so a row's
             # number is its place, counted here rather than by a window over the whole file.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tempfile
 import threading
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ _local = threading.local()
 def _engine() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB per thread: validation never touches the warehouse file."""
     if not hasattr(_local, "connection"):
-        _local.connection = duckdb.connect()
+        _local.connection = duckdb.connect(config={"memory_limit": "512MB", "temp_directory": tempfile.mkdtemp(prefix="cfa-checks-")})
     return _local.connection
 
 
