@@ -358,7 +358,7 @@ def command_validate(args: argparse.Namespace) -> int:
     from orchestration.contract import load_contract
     from orchestration.ingest.landing import LandingFile, in_load_order, known_councils, prepared_cells, read_files, reference_pairs
     from orchestration.ingest.pseudonymise import pseudonymisation_key
-    from orchestration.ingest.rules import reference_key
+    from orchestration.ingest.rules import reference_key, release_engine
     from orchestration.ingest.store import WarehouseStore
     from orchestration.ingest.validation import validate_sheet
     from orchestration.warehouse_db import connect_duckdb, connect_postgres, on_postgres
@@ -429,6 +429,7 @@ def command_validate(args: argparse.Namespace) -> int:
                     key for la_code, value in pairs if value is not None
                     for key in (reference_key(la_code, value), str(value))
                 )
+    release_engine()
     if connection:
         connection.close()
     return 1 if problems else 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -34,10 +35,16 @@ NOT_KEPT = " (the value is not kept)"
 _local = threading.local()
 
 
+# The checks' own DuckDB spills to disk beyond this, rather than hold a national file's typed
+# copy in memory beside the warehouse's.
+CHECKS_MEMORY_LIMIT = "512MB"
+
+
 def _engine() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB per thread: validation never touches the warehouse file."""
     if not hasattr(_local, "connection"):
-        _local.connection = duckdb.connect(config={"memory_limit": "512MB", "temp_directory": tempfile.mkdtemp(prefix="cfa-checks-")})
+        _local.spill = tempfile.mkdtemp(prefix="cfa-checks-")
+        _local.connection = duckdb.connect(config={"memory_limit": CHECKS_MEMORY_LIMIT, "temp_directory": _local.spill})
     return _local.connection
 
 
@@ -383,4 +390,5 @@ def release_engine() -> None:
     back before the next step (the contract suites' checks) runs in the same process."""
     if hasattr(_local, "connection"):
         _local.connection.close()
-        del _local.connection
+        shutil.rmtree(_local.spill, ignore_errors=True)
+        del _local.connection, _local.spill
