@@ -37,6 +37,7 @@ from orchestration.ingest.rules import release_engine
 from orchestration.ingest.store import LoadRecord, WarehouseStore
 from orchestration.ingest.validation import validate_sheet
 from orchestration.ops.keyring import claim_key
+from orchestration.ops.memory import give_back_memory
 from orchestration.settings import SEEDS_DIR, WarehousePaths
 from orchestration.warehouse_db import build_connection
 
@@ -334,6 +335,7 @@ def ingest_landing_folder(
 
         for file in files:
             store.mark_archived(file.name, run_id, _archive(file.path, paths.archive_dir, today, file.name))
+    give_back_memory()
     seconds = max(time.perf_counter() - started, 1e-6)
     rows_read = sum(load.rows_read for load in summary.loads)
     log(f"ingestion done: {rows_read} row(s) from {len(files)} file(s) in {seconds:.1f} s ({rows_read / seconds:,.0f} rows a second)")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from orchestration.contract import Contract, Entity
 from orchestration.ingest.validation import suite_failures
+from orchestration.ops.memory import give_back_memory
 from orchestration.settings import WarehousePaths
 from orchestration.warehouse_db import build_connection, build_exists
 
@@ -64,4 +65,6 @@ def recheck_failures(
                 problems.append(
                     SuiteFailure(file_name, int(row["source_row"]), meta["field"], value, meta["reason"].format(value=value))
                 )
+    batch = None  # the batch's frame goes before the memory is handed back
+    give_back_memory()
     return checked, problems
