@@ -677,11 +677,15 @@ def memory_note(build: BuildRun) -> list[str]:
         )
     elif build.peak_step and "rows_meet_the_extract_contract" in build.peak_step:
         reason = (
-            "the GX check reads one load's rows back into a pandas frame (each repeated text held once) to run its"
-            " suite, and Great Expectations makes its own masks and copies over it."
+            "the GX check reads one load's rows back into a pandas frame (text as categories) to run its suite, and"
+            " Great Expectations makes its own masks and copies over it, beside the job's own imports (Dagster, dbt's"
+            " manifest, Great Expectations)."
         )
     elif build.peak_step == "warehouse_dbt_models":
-        reason = "the dbt build's DuckDB queries over the whole history (the dbt process and its DuckDB buffers)."
+        reason = (
+            "the dbt process beside the job's own: its DuckDB is limited to 512 MB (CFA_DBT_MEMORY_LIMIT in"
+            " dbt_project/profiles.yml) and spills to disk beyond it."
+        )
     else:
         reason = "see the Dagster step timings above."
     return [f"- **Peak memory** ({gib(build.peak_rss_bytes)}) is reached during {where}: {reason}", ""]

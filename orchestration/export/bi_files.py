@@ -42,6 +42,10 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def write_exports(warehouse: Path, folder: Path, built_at: dt.datetime, run_id: str | None) -> int:
     """Write every table of the warehouse's marts schema into `folder`; return the files written."""
     (folder / "parquet").mkdir(parents=True)
@@ -62,7 +66,9 @@ def write_exports(warehouse: Path, folder: Path, built_at: dt.datetime, run_id: 
             parquet = folder / "parquet" / f"{table}.parquet"
             relation.write_parquet(str(parquet), compression="zstd")
             csv_file = folder / "csv" / f"{table}.csv"
-            write_relation(relation, csv_file)
+            # From the Parquet file just written, in its order: a national fact table is sorted
+            # once, not once per format.
+            write_relation(connection.sql(f"SELECT * FROM read_parquet('{_literal(parquet)}')"), csv_file)
             for path, kind in ((parquet, "parquet"), (csv_file, "csv")):
                 files.append(
                     {
