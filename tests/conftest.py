@@ -1,14 +1,18 @@
 """Shared fixtures. Everything runs for real: DuckDB files, dbt, Dagster executions.
 
-The slow part, one full run of the nightly job on the bundled sample through `cfa run`, happens
-once per session (`sample_run`) and is shared by the tests that read its results.
+The slow part, a full run of the nightly job, is shared wherever tests only read its results:
+the bundled sample through `cfa run` happens once per session (`sample_run`), however many
+pytest-xdist workers ask for it (`built_once`).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
+import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,8 +34,6 @@ os.environ.pop("CFA_TARGET", None)  # DuckDB, unless a test sets PostgreSQL (tes
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """dagster-dbt loads its assets from the manifest: parse the project before anything imports it."""
-    import fcntl
-
     from orchestration.defs.resources import dbt_project
 
     # pytest-xdist's workers each start here: one parses at a time, so none reads a half-written manifest.
@@ -224,21 +226,55 @@ def run_cli(argv: list[str], dagster_storage: Path) -> tuple[int, str]:
     return code, output.getvalue()
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], dict]) -> tuple[Path, dict]:
+    """A folder built once per session and read by every pytest-xdist worker: a session fixture
+    alone is built once per worker, and a full nightly run is the suite's dearest step. The first
+    worker to ask builds it (`build` fills the folder and returns what the tests need to know,
+    as JSON) while the others wait on a lock. Tests read it and never write it: one that needs
+    to change a warehouse works on its own copy (`copy_warehouse_folders`)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this session's folder, shared by its workers
+    root, record = base / name, base / f"{name}.json"
+    with (base / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            if root.exists():
+                shutil.rmtree(root)  # a worker's build that failed: this one tries again
+            root.mkdir()
+            record.write_text(json.dumps(build(root)))
+        return root, json.loads(record.read_text())
+
+
+def copy_warehouse_folders(source: Path, target: Path) -> None:
+    """A copy of a run's folders (landing, its archive, warehouse with its build, Dagster
+    storage) from one root to another, the load log pointing at the copy's archive."""
+    for name in ("landing", "landing_archive", "warehouse", "dagster"):
+        if (source / name).exists():
+            shutil.copytree(source / name, target / name, symlinks=True, dirs_exist_ok=True)
+    for database in (target / "warehouse" / "cfa.duckdb", target / "warehouse" / ".build" / "cfa.duckdb"):
+        with duckdb.connect(str(database)) as connection:
+            connection.execute("UPDATE ops.load_log SET archived_to = replace(archived_to, ?, ?)", [str(source), str(target)])
+
+
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     """The bundled sample through `cfa run`: the nightly Dagster job, ingestion to publishing."""
     from orchestration.sample.generator import write_sample
 
-    root = tmp_path_factory.mktemp("sample_run")
-    landing = root / "landing"
-    sample_files = write_sample(root / "sample")
-    landing.mkdir()
-    for path in sample_files:
-        (landing / path.name).write_bytes(path.read_bytes())
-    warehouse = root / "warehouse" / "cfa.duckdb"
-    with cli_environment_restored():
-        code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
-    yield SampleRun(
-        paths=warehouse_paths(landing, warehouse), exit_code=code, output=output, sample_files=sample_files,
-        dagster_storage=root / "dagster",
+    def build(root: Path) -> dict:
+        landing = root / "landing"
+        sample_files = write_sample(root / "sample")
+        landing.mkdir()
+        for path in sample_files:
+            (landing / path.name).write_bytes(path.read_bytes())
+        warehouse = root / "warehouse" / "cfa.duckdb"
+        with cli_environment_restored():
+            code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
+        return {"exit_code": code, "output": output, "sample_files": [str(path) for path in sample_files]}
+
+    root, built = built_once(tmp_path_factory, "sample_run", build)
+    return SampleRun(
+        paths=warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb"), exit_code=built["exit_code"],
+        output=built["output"], sample_files=[Path(path) for path in built["sample_files"]], dagster_storage=root / "dagster",
     )
