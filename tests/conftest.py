@@ -278,3 +278,93 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
         paths=warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb"), exit_code=built["exit_code"],
         output=built["output"], sample_files=[Path(path) for path in built["sample_files"]], dagster_storage=root / "dagster",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Two nights of one small council, read (or copied) by tests in test_fixes_land.py and
+# test_later_drops.py: each of those once ran its own first night on the same drop.
+# ---------------------------------------------------------------------------------------------
+
+# The tests reading or copying the nights go to one pytest-xdist worker, one after another: the
+# other worker never waits for a night, and takes the rest of the suite meanwhile.
+ON_THE_SMALL_COUNCILS_NIGHTS = pytest.mark.xdist_group("small_council_nights")
+
+
+@dataclass
+class Night:
+    root: Path
+    exit_code: int  # as `cfa run` gives it: 0 when the job succeeded
+    output: str  # what `cfa run` printed, or the job's failure messages
+    analyst_sees: tuple | None = None  # `second_night`: what a reader holding the warehouse saw
+
+    @property
+    def paths(self) -> WarehousePaths:
+        return warehouse_paths(self.root / "landing", self.root / "warehouse" / "cfa.duckdb")
+
+    def marts(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.paths.warehouse), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+    def copy_to(self, root: Path) -> WarehousePaths:
+        """The night's folders under `root`, a test's own to change: as `workspace` lays them out."""
+        copy_warehouse_folders(self.root, root)
+        return warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb")
+
+
+def _first_night(root: Path) -> dict:
+    landing = root / "landing"
+    landing.mkdir()
+    write_drop(landing, "2022-06-30", whole_audit("A1", "Good"))
+    write_csv(landing, "audits_2022-06-30_old.csv", AUDIT_HEADER, [
+        audit_row("OLD-1", audit_start_date="1999-03-01", audit_completed_date="1999-03-20"),
+    ])
+    with cli_environment_restored():
+        code, output = run_cli(
+            ["run", "--landing", str(landing), "--warehouse", str(root / "warehouse" / "cfa.duckdb")], root / "dagster"
+        )
+    return {"exit_code": code, "output": output}
+
+
+@pytest.fixture(scope="session")
+def first_night(tmp_path_factory: pytest.TempPathFactory) -> Night:
+    """A council's first night through `cfa run`: one whole audit (A1, Good) and, in a file of
+    its own, an audit dated before the warehouse begins (OLD-1), rejected at the door."""
+    root, built = built_once(tmp_path_factory, "first_night", _first_night)
+    return Night(root, built["exit_code"], built["output"])
+
+
+@pytest.fixture(scope="session")
+def second_night(tmp_path_factory: pytest.TempPathFactory, first_night: Night) -> Night:
+    """The night after `first_night`, on a copy of it: the end-of-July drop brings a second audit
+    (B1, Inadequate) and A1's actions, one overdue and one not yet due. The nightly job runs in
+    process, as the schedule runs it, while an analyst holds the published warehouse open; what
+    the analyst still sees afterwards is recorded."""
+
+    def build(root: Path) -> dict:
+        import dagster as dg
+
+        from orchestration.definitions import defs
+
+        paths = first_night.copy_to(root)
+        write_drop(paths.landing_dir, "2022-07-31", whole_audit("B1", "Inadequate", completed="2022-07-15"))
+        write_csv(paths.landing_dir, "audit_actions_2022-07-31.csv", ACTION_HEADER, [
+            ["ACT-LATE", "A1", "", "2022-06-20", "2022-07-15", "", "open"],
+            ["ACT-DUE", "A1", "", "2022-06-20", "2022-08-15", "", "open"],
+        ])
+        with cli_environment_restored():
+            os.environ.update(CFA_LANDING_DIR=str(paths.landing_dir), CFA_WAREHOUSE=str(paths.warehouse))
+            analyst = duckdb.connect(str(paths.warehouse), read_only=True)
+            try:
+                with dg.instance_for_test() as instance:
+                    result = defs.resolve_job_def("nightly_warehouse").execute_in_process(instance=instance, raise_on_error=False)
+                analyst_sees = analyst.execute("SELECT count(*) FROM marts.fct_audit").fetchone()
+            finally:
+                analyst.close()
+        return {
+            "exit_code": 0 if result.success else 1,
+            "output": "\n".join(str(event.message) for event in result.all_events if event.is_failure),
+            "analyst_sees": list(analyst_sees),
+        }
+
+    root, built = built_once(tmp_path_factory, "second_night", build)
+    return Night(root, built["exit_code"], built["output"], tuple(built["analyst_sees"]))
