@@ -1,14 +1,18 @@
 """Shared fixtures. Everything runs for real: DuckDB files, dbt, Dagster executions.
 
-The slow part, one full run of the nightly job on the bundled sample through `cfa run`, happens
-once per session (`sample_run`) and is shared by the tests that read its results.
+The slow part, a full run of the nightly job, is shared wherever tests only read its results:
+the bundled sample through `cfa run` happens once per session (`sample_run`), however many
+pytest-xdist workers ask for it (`built_once`).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
+import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,8 +34,6 @@ os.environ.pop("CFA_TARGET", None)  # DuckDB, unless a test sets PostgreSQL (tes
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """dagster-dbt loads its assets from the manifest: parse the project before anything imports it."""
-    import fcntl
-
     from orchestration.defs.resources import dbt_project
 
     # pytest-xdist's workers each start here: one parses at a time, so none reads a half-written manifest.
@@ -224,21 +226,145 @@ def run_cli(argv: list[str], dagster_storage: Path) -> tuple[int, str]:
     return code, output.getvalue()
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], dict]) -> tuple[Path, dict]:
+    """A folder built once per session and read by every pytest-xdist worker: a session fixture
+    alone is built once per worker, and a full nightly run is the suite's dearest step. The first
+    worker to ask builds it (`build` fills the folder and returns what the tests need to know,
+    as JSON) while the others wait on a lock. Tests read it and never write it: one that needs
+    to change a warehouse works on its own copy (`copy_warehouse_folders`)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this session's folder, shared by its workers
+    root, record = base / name, base / f"{name}.json"
+    with (base / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            if root.exists():
+                shutil.rmtree(root)  # a worker's build that failed: this one tries again
+            root.mkdir()
+            record.write_text(json.dumps(build(root)))
+        return root, json.loads(record.read_text())
+
+
+def copy_warehouse_folders(source: Path, target: Path) -> None:
+    """A copy of a run's folders (landing, its archive, warehouse with its build, Dagster
+    storage) from one root to another, the load log pointing at the copy's archive."""
+    for name in ("landing", "landing_archive", "warehouse", "dagster"):
+        if (source / name).exists():
+            shutil.copytree(source / name, target / name, symlinks=True, dirs_exist_ok=True)
+    for database in (target / "warehouse" / "cfa.duckdb", target / "warehouse" / ".build" / "cfa.duckdb"):
+        with duckdb.connect(str(database)) as connection:
+            connection.execute("UPDATE ops.load_log SET archived_to = replace(archived_to, ?, ?)", [str(source), str(target)])
+
+
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     """The bundled sample through `cfa run`: the nightly Dagster job, ingestion to publishing."""
     from orchestration.sample.generator import write_sample
 
-    root = tmp_path_factory.mktemp("sample_run")
-    landing = root / "landing"
-    sample_files = write_sample(root / "sample")
-    landing.mkdir()
-    for path in sample_files:
-        (landing / path.name).write_bytes(path.read_bytes())
-    warehouse = root / "warehouse" / "cfa.duckdb"
-    with cli_environment_restored():
-        code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
-    yield SampleRun(
-        paths=warehouse_paths(landing, warehouse), exit_code=code, output=output, sample_files=sample_files,
-        dagster_storage=root / "dagster",
+    def build(root: Path) -> dict:
+        landing = root / "landing"
+        sample_files = write_sample(root / "sample")
+        landing.mkdir()
+        for path in sample_files:
+            (landing / path.name).write_bytes(path.read_bytes())
+        warehouse = root / "warehouse" / "cfa.duckdb"
+        with cli_environment_restored():
+            code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
+        return {"exit_code": code, "output": output, "sample_files": [str(path) for path in sample_files]}
+
+    root, built = built_once(tmp_path_factory, "sample_run", build)
+    return SampleRun(
+        paths=warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb"), exit_code=built["exit_code"],
+        output=built["output"], sample_files=[Path(path) for path in built["sample_files"]], dagster_storage=root / "dagster",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Two nights of one small council, read (or copied) by tests in test_fixes_land.py and
+# test_later_drops.py: each of those once ran its own first night on the same drop.
+# ---------------------------------------------------------------------------------------------
+
+# The tests reading or copying the nights go to one pytest-xdist worker, one after another: the
+# other worker never waits for a night, and takes the rest of the suite meanwhile.
+ON_THE_SMALL_COUNCILS_NIGHTS = pytest.mark.xdist_group("small_council_nights")
+
+
+@dataclass
+class Night:
+    root: Path
+    exit_code: int  # as `cfa run` gives it: 0 when the job succeeded
+    output: str  # what `cfa run` printed, or the job's failure messages
+    analyst_sees: tuple | None = None  # `second_night`: what a reader holding the warehouse saw
+
+    @property
+    def paths(self) -> WarehousePaths:
+        return warehouse_paths(self.root / "landing", self.root / "warehouse" / "cfa.duckdb")
+
+    def marts(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.paths.warehouse), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+    def copy_to(self, root: Path) -> WarehousePaths:
+        """The night's folders under `root`, a test's own to change: as `workspace` lays them out."""
+        copy_warehouse_folders(self.root, root)
+        return warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb")
+
+
+def _first_night(root: Path) -> dict:
+    landing = root / "landing"
+    landing.mkdir()
+    write_drop(landing, "2022-06-30", whole_audit("A1", "Good"))
+    write_csv(landing, "audits_2022-06-30_old.csv", AUDIT_HEADER, [
+        audit_row("OLD-1", audit_start_date="1999-03-01", audit_completed_date="1999-03-20"),
+    ])
+    with cli_environment_restored():
+        code, output = run_cli(
+            ["run", "--landing", str(landing), "--warehouse", str(root / "warehouse" / "cfa.duckdb")], root / "dagster"
+        )
+    return {"exit_code": code, "output": output}
+
+
+@pytest.fixture(scope="session")
+def first_night(tmp_path_factory: pytest.TempPathFactory) -> Night:
+    """A council's first night through `cfa run`: one whole audit (A1, Good) and, in a file of
+    its own, an audit dated before the warehouse begins (OLD-1), rejected at the door."""
+    root, built = built_once(tmp_path_factory, "first_night", _first_night)
+    return Night(root, built["exit_code"], built["output"])
+
+
+@pytest.fixture(scope="session")
+def second_night(tmp_path_factory: pytest.TempPathFactory, first_night: Night) -> Night:
+    """The night after `first_night`, on a copy of it: the end-of-July drop brings a second audit
+    (B1, Inadequate) and A1's actions, one overdue and one not yet due. The nightly job runs in
+    process, as the schedule runs it, while an analyst holds the published warehouse open; what
+    the analyst still sees afterwards is recorded."""
+
+    def build(root: Path) -> dict:
+        import dagster as dg
+
+        from orchestration.definitions import defs
+
+        paths = first_night.copy_to(root)
+        write_drop(paths.landing_dir, "2022-07-31", whole_audit("B1", "Inadequate", completed="2022-07-15"))
+        write_csv(paths.landing_dir, "audit_actions_2022-07-31.csv", ACTION_HEADER, [
+            ["ACT-LATE", "A1", "", "2022-06-20", "2022-07-15", "", "open"],
+            ["ACT-DUE", "A1", "", "2022-06-20", "2022-08-15", "", "open"],
+        ])
+        with cli_environment_restored():
+            os.environ.update(CFA_LANDING_DIR=str(paths.landing_dir), CFA_WAREHOUSE=str(paths.warehouse))
+            analyst = duckdb.connect(str(paths.warehouse), read_only=True)
+            try:
+                with dg.instance_for_test() as instance:
+                    result = defs.resolve_job_def("nightly_warehouse").execute_in_process(instance=instance, raise_on_error=False)
+                analyst_sees = analyst.execute("SELECT count(*) FROM marts.fct_audit").fetchone()
+            finally:
+                analyst.close()
+        return {
+            "exit_code": 0 if result.success else 1,
+            "output": "\n".join(str(event.message) for event in result.all_events if event.is_failure),
+            "analyst_sees": list(analyst_sees),
+        }
+
+    root, built = built_once(tmp_path_factory, "second_night", build)
+    return Night(root, built["exit_code"], built["output"], tuple(built["analyst_sees"]))

@@ -14,6 +14,7 @@ from tests.conftest import (
     ACTIVITY_HEADER,
     AUDIT_HEADER,
     GRADE_HEADER,
+    ON_THE_SMALL_COUNCILS_NIGHTS,
     audit_row,
     whole_audit,
     write_csv,
@@ -213,14 +214,11 @@ def test_load_order_follows_the_extract_date_not_the_file_name():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_a_date_before_the_warehouse_begins_is_rejected_at_the_door_and_the_night_publishes(workspace, run_job):
-    landing = workspace.landing_dir
-    write_drop(landing, "2022-06-30", whole_audit("A1", "Good"))
-    write_csv(landing, "audits_2022-06-30_old.csv", AUDIT_HEADER, [
-        audit_row("OLD-1", audit_start_date="1999-03-01", audit_completed_date="1999-03-20"),
-    ])
-
-    marts = run_job()
+@ON_THE_SMALL_COUNCILS_NIGHTS
+def test_a_date_before_the_warehouse_begins_is_rejected_at_the_door_and_the_night_publishes(first_night):
+    # The night's drop: A1 whole, and in audits_2022-06-30_old.csv, OLD-1 of 1999 (see `first_night`).
+    assert first_night.exit_code == 0, first_night.output
+    marts = first_night.marts
 
     assert marts("SELECT audit_id FROM marts.fct_audit") == [("A1",)]
     assert marts("SELECT field, reason FROM ops.rejected_rows ORDER BY field") == [
@@ -238,17 +236,16 @@ def test_the_quarter_dimension_covers_every_date_ingestion_accepts(sample_run):
     ]
 
 
-def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_output(tmp_path):
+@ON_THE_SMALL_COUNCILS_NIGHTS
+def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_output(first_night, tmp_path):
     import duckdb
 
     from tests.conftest import run_cli
 
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    warehouse = tmp_path / "warehouse" / "cfa.duckdb"
-    write_drop(landing, "2022-06-30", whole_audit("A1", "Good"))
-    code, _ = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], tmp_path / "dagster")
-    assert code == 0
+    # A copy of `first_night`: A1 whole, loaded and published by `cfa run`.
+    assert first_night.exit_code == 0, first_night.output
+    paths = first_night.copy_to(tmp_path)
+    landing, warehouse = paths.landing_dir, paths.warehouse
     # A row written into raw behind ingestion's back, with a grade the contract does not know.
     with duckdb.connect(str(warehouse.parent / ".build" / "cfa.duckdb")) as connection:
         connection.execute(
@@ -353,15 +350,11 @@ def test_an_action_that_contradicts_itself_is_rejected_with_its_reason(workspace
     ]
 
 
-def test_overdue_is_judged_as_at_the_newest_extract_and_every_mart_says_its_date(workspace, run_job):
-    landing = workspace.landing_dir
-    write_drop(landing, "2022-07-31", whole_audit("A1", "Good"))
-    write_csv(landing, "audit_actions_2022-07-31.csv", ACTION_HEADER, [
-        ["ACT-LATE", "A1", "", "2022-06-20", "2022-07-15", "", "open"],
-        ["ACT-DUE", "A1", "", "2022-06-20", "2022-08-15", "", "open"],
-    ])
-
-    marts = run_job()
+@ON_THE_SMALL_COUNCILS_NIGHTS
+def test_overdue_is_judged_as_at_the_newest_extract_and_every_mart_says_its_date(second_night):
+    # A1 came in the end-of-June drop; the end-of-July drop brought its actions (see `second_night`).
+    assert second_night.exit_code == 0, second_night.output
+    marts = second_night.marts
 
     assert marts("SELECT action_id, is_overdue FROM marts.fct_audit_action ORDER BY 1") == [
         ("ACT-DUE", False), ("ACT-LATE", True),

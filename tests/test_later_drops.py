@@ -10,6 +10,7 @@ from tests.conftest import (
     ACTIVITY_HEADER,
     AUDIT_HEADER,
     GRADE_HEADER,
+    ON_THE_SMALL_COUNCILS_NIGHTS,
     PRACTICE_AREAS,
     audit_row,
     whole_audit,
@@ -110,28 +111,26 @@ def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_j
     assert marts("SELECT count(*) FROM marts.fct_audit WHERE audit_id = 'A5' AND NOT is_counted") == [(1,)]
 
 
-def test_a_reader_holding_the_warehouse_does_not_stop_the_nightly_build(workspace, run_job):
-    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
-    run_job()
-    analyst = duckdb.connect(str(workspace.warehouse), read_only=True)
-    try:
-        write_drop(workspace.landing_dir, "2022-07-31", whole_audit("B1", "Inadequate", completed="2022-07-15"))
+@ON_THE_SMALL_COUNCILS_NIGHTS
+def test_a_reader_holding_the_warehouse_does_not_stop_the_nightly_build(first_night, second_night):
+    # The first night published A1; an analyst opened its warehouse and held it open while the
+    # second night's job loaded B1 and published (see `second_night`).
+    assert first_night.exit_code == 0, first_night.output
 
-        marts = run_job()
-
-        assert analyst.execute("SELECT count(*) FROM marts.fct_audit").fetchone() == (1,)
-    finally:
-        analyst.close()
-    assert marts("SELECT count(*) FROM marts.fct_audit") == [(2,)]
+    assert second_night.exit_code == 0, second_night.output
+    assert second_night.analyst_sees == (1,)
+    assert second_night.marts("SELECT count(*) FROM marts.fct_audit") == [(2,)]
 
 
-def test_a_failing_blocking_test_stops_publishing_and_keeps_the_last_good_warehouse(workspace, run_job):
+@ON_THE_SMALL_COUNCILS_NIGHTS
+def test_a_failing_blocking_test_stops_publishing_and_keeps_the_last_good_warehouse(workspace, first_night):
     import dagster as dg
 
     from orchestration.definitions import defs
 
-    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
-    run_job()
+    # The workspace's own copy of `first_night`: A1 whole, loaded and published.
+    assert first_night.exit_code == 0, first_night.output
+    first_night.copy_to(workspace.landing_dir.parent)
     published_before = workspace.warehouse.read_bytes()
     # A row written into raw behind ingestion's back, with a grade the contract does not know.
     with duckdb.connect(str(workspace.build_database)) as connection:

@@ -1,9 +1,10 @@
 """Many councils in one warehouse (issue 11): contract v2, council landing folders, the LA seed,
 regional benchmarking, and the child's characteristics degraded at the door.
 
-One `cfa run` (module-scoped) loads a hub's landing folder: council 885's v1 files in `885/`,
-council 886's v2 files in `886/` with the same audit and activity ids, a folder named by no
-council, and, flat, a v2 national drop of councils 330 and 331 (West Midlands, as 885 is).
+One `cfa run` (once per session, `built_once`) loads a hub's landing folder: council 885's v1
+files in `885/`, council 886's v2 files in `886/` with the same audit and activity ids, a folder
+named by no council, and, flat, a v2 national drop of councils 330 and 331 (West Midlands, as
+885 is).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import datetime as dt
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from orchestration.ingest.readers import read_file
 from orchestration.sample.national import write_drop, write_national_sample
 from orchestration.settings import WarehousePaths, warehouse_paths
 from tests.conftest import (
-    ACTION_HEADER, ACTIVITY_HEADER, AUDIT_HEADER, GRADE_HEADER, audit_row, cli_environment_restored, run_cli,
+    ACTION_HEADER, ACTIVITY_HEADER, AUDIT_HEADER, GRADE_HEADER, audit_row, built_once, cli_environment_restored, run_cli,
     whole_audit, write_csv, write_drop as write_v1_drop,
 )
 
@@ -40,6 +40,9 @@ CHILDREN_886 = {
 BAD_BIRTH_DATES = {"A-00126": "31/02/2010", "A-00127": "2023-01-15"}  # no such day; after the audit
 BIRTH_DATES = ["2011-03-17", "17/03/2011", "2021-09-29", "29/09/2021", "2005-11-02", "02/11/2005", "31/02/2010", "2023-01-15", "15/01/2023"]
 NATIONAL_COUNCILS = ("330", "331")
+# The tests of the hub's run go to one pytest-xdist worker, one after another: the other worker
+# never waits for the run, and takes the rest of the suite meanwhile.
+ON_THE_HUB_RUN = pytest.mark.xdist_group("hub_run")
 
 
 @dataclass
@@ -81,9 +84,7 @@ def _council_886(folder: Path) -> None:
     write_csv(folder, "audit_actions_2022-06-30.csv", header, rows)
 
 
-@pytest.fixture(scope="module")
-def hub_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubRun]:
-    root = tmp_path_factory.mktemp("hub_run")
+def _hub_landing_run(root: Path) -> dict:
     landing = root / "landing"
     (landing / "885").mkdir(parents=True)
     (landing / "886").mkdir()
@@ -111,9 +112,18 @@ def hub_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubRun]:
     warehouse = root / "warehouse" / "cfa.duckdb"
     with cli_environment_restored():
         code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], root / "dagster")
-    yield HubRun(root, warehouse_paths(landing, warehouse), code, output, national)
+    return {"exit_code": code, "output": output, "national_birth_dates": national}
 
 
+@pytest.fixture(scope="session")
+def hub_run(tmp_path_factory: pytest.TempPathFactory) -> HubRun:
+    """One hub's run, read by every test here whichever pytest-xdist worker runs it."""
+    root, built = built_once(tmp_path_factory, "hub_run", _hub_landing_run)
+    paths = warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb")
+    return HubRun(root, paths, built["exit_code"], built["output"], built["national_birth_dates"])
+
+
+@ON_THE_HUB_RUN
 def test_two_councils_with_the_same_audit_ids_load_side_by_side_with_their_own_figures(hub_run):
     assert hub_run.exit_code == 0, hub_run.output
     assert hub_run.marts(
@@ -136,6 +146,7 @@ def test_two_councils_with_the_same_audit_ids_load_side_by_side_with_their_own_f
     assert hub_run.build("SELECT DISTINCT la_code FROM raw.audit_activities WHERE file_name LIKE '885/%'") == [("885",)]
 
 
+@ON_THE_HUB_RUN
 def test_the_door_rejects_another_councils_row_and_names_every_file_it_will_not_read(hub_run):
     rejections = hub_run.build(
         "SELECT file_name, row_number, field, value, reason FROM ops.rejected_rows ORDER BY file_name, row_number"
@@ -153,6 +164,7 @@ def test_the_door_rejects_another_councils_row_and_names_every_file_it_will_not_
     assert (hub_run.paths.archive_dir / dt.date.today().isoformat() / "886" / "audits_2022-06-30.csv").is_file()
 
 
+@ON_THE_HUB_RUN
 def test_the_date_of_birth_is_nowhere_in_any_table_or_any_file_the_warehouse_wrote(hub_run):
     dates = BIRTH_DATES + hub_run.national_birth_dates
     assert len(hub_run.national_birth_dates) > 100
@@ -183,6 +195,7 @@ def test_the_date_of_birth_is_nowhere_in_any_table_or_any_file_the_warehouse_wro
     assert not any(day in hub_run.output for day in dates)
 
 
+@ON_THE_HUB_RUN
 def test_every_regional_figure_is_the_sum_of_its_councils(hub_run):
     for mart, period in (("mart_benchmark_by_quarter", "quarter_label"), ("mart_benchmark_year_to_date", "fiscal_year")):
         rows = hub_run.marts(
@@ -215,6 +228,7 @@ def test_every_regional_figure_is_the_sum_of_its_councils(hub_run):
     ) == [(153, 9)]
 
 
+@ON_THE_HUB_RUN
 def test_grades_by_the_childs_characteristics_year_to_date(hub_run):
     # "Good share by ethnic group, year to date", overall grade, for council 886.
     good_by_group = hub_run.marts(

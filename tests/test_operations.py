@@ -20,7 +20,9 @@ from orchestration import cli
 from orchestration.settings import REPO_ROOT, warehouse_paths
 from tests.conftest import (
     DAGSTER_VARIABLES,
+    built_once,
     cli_environment_restored,
+    copy_warehouse_folders,
     dagster_environment,
     run_cli,
     whole_audit,
@@ -28,6 +30,9 @@ from tests.conftest import (
 )
 
 POOL = "duckdb_warehouse"
+# The tests on a copy of `published_once` go to one pytest-xdist worker, one after another: the
+# other worker never waits for its run, and takes the rest of the suite meanwhile.
+ON_THE_PUBLISHED_COPY = pytest.mark.xdist_group("published_once")
 
 
 @pytest.fixture(autouse=True)
@@ -238,6 +243,7 @@ def test_cfa_run_waits_for_a_scheduled_run_between_its_steps_then_refuses(worksp
 # 3. The production guard holds ---------------------------------------------------------------
 
 
+@ON_THE_PUBLISHED_COPY
 @pytest.mark.parametrize("key", [None, "cfa-development-key-synthetic-data-only"])
 @pytest.mark.parametrize("command", ["run", "validate"])
 def test_production_refuses_every_command_without_the_councils_key_in_one_line(published, monkeypatch, capsys, key, command):
@@ -312,10 +318,7 @@ def test_the_daemon_monitors_runs_and_frees_the_slots_of_finished_ones(tmp_path,
 # 4. One key per warehouse and 5. never publish less: a published warehouse to refuse over ----
 
 
-@pytest.fixture(scope="module")
-def published_once(tmp_path_factory) -> Path:
-    """One small drop through `cfa run`, published: copied by each test that needs a warehouse."""
-    root = tmp_path_factory.mktemp("published")
+def _publish_a_small_drop(root: Path) -> dict:
     landing = root / "landing"
     landing.mkdir()
     write_drop(landing, "2022-06-30", whole_audit("A1", "Good"), whole_audit("A2", "Outstanding"))
@@ -323,20 +326,23 @@ def published_once(tmp_path_factory) -> Path:
         code, output = run_cli(
             ["run", "--landing", str(landing), "--warehouse", str(root / "warehouse" / "cfa.duckdb")], root / "dagster"
         )
-    assert code == 0, output
+    return {"exit_code": code, "output": output}
+
+
+@pytest.fixture(scope="session")
+def published_once(tmp_path_factory) -> Path:
+    """One small drop through `cfa run`, published (once, whichever pytest-xdist worker asks
+    first): copied by each test that needs a warehouse."""
+    root, built = built_once(tmp_path_factory, "published_once", _publish_a_small_drop)
+    assert built["exit_code"] == 0, built["output"]
     return root
 
 
 @pytest.fixture()
 def published(published_once, tmp_path, monkeypatch):
     """A copy of the published warehouse, its build, archive and Dagster storage, the test's own."""
-    import shutil
-
     root = tmp_path / "copy"
-    shutil.copytree(published_once, root)
-    for database in (root / "warehouse" / "cfa.duckdb", root / "warehouse" / ".build" / "cfa.duckdb"):
-        with duckdb.connect(str(database)) as connection:  # the copy's load log points at the copy's archive
-            connection.execute("UPDATE ops.load_log SET archived_to = replace(archived_to, ?, ?)", [str(published_once), str(root)])
+    copy_warehouse_folders(published_once, root)
     monkeypatch.setenv("CFA_LANDING_DIR", str(root / "landing"))
     monkeypatch.setenv("CFA_WAREHOUSE", str(root / "warehouse" / "cfa.duckdb"))
     return warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb")
@@ -355,6 +361,7 @@ def cli_run(paths, *extra: str) -> tuple[int, str]:
     )
 
 
+@ON_THE_PUBLISHED_COPY
 def test_a_run_with_another_key_is_refused_and_changes_nothing(published, monkeypatch, capsys):
     from orchestration.ops.keyring import key_fingerprint, short
 
@@ -374,6 +381,7 @@ def test_a_run_with_another_key_is_refused_and_changes_nothing(published, monkey
     assert all(path.exists() for path in files)
 
 
+@ON_THE_PUBLISHED_COPY
 def test_the_build_records_its_keys_fingerprint_never_the_key(published):
     from orchestration.ingest.pseudonymise import DEVELOPMENT_KEY
     from orchestration.ops.keyring import key_fingerprint
@@ -384,6 +392,7 @@ def test_the_build_records_its_keys_fingerprint_never_the_key(published):
     assert DEVELOPMENT_KEY.encode() not in published.warehouse.read_bytes()
 
 
+@ON_THE_PUBLISHED_COPY
 @pytest.mark.parametrize("loss", ["deleted", "replaced"])
 def test_a_run_whose_build_lost_its_history_is_refused_and_changes_nothing(published, capsys, loss):
     import shutil
@@ -405,6 +414,7 @@ def test_a_run_whose_build_lost_its_history_is_refused_and_changes_nothing(publi
     assert published_audits(published.warehouse) == ["A1", "A2"]
 
 
+@ON_THE_PUBLISHED_COPY
 def test_a_scheduled_run_whose_build_lost_its_history_is_refused_at_ingestion(published):
     import shutil
 
@@ -428,6 +438,7 @@ def test_a_scheduled_run_whose_build_lost_its_history_is_refused_at_ingestion(pu
     assert all(path.exists() for path in files)
 
 
+@ON_THE_PUBLISHED_COPY
 def test_the_operator_can_publish_a_smaller_warehouse_on_purpose(published, capsys):
     import shutil
 
@@ -444,6 +455,7 @@ def test_the_operator_can_publish_a_smaller_warehouse_on_purpose(published, caps
 # 5. Backup and restore -----------------------------------------------------------------------
 
 
+@ON_THE_PUBLISHED_COPY
 def test_restore_puts_back_what_backup_took_after_the_build_folder_and_archive_are_lost(published, tmp_path, capsys):
     import shutil
 
@@ -469,6 +481,7 @@ def test_restore_puts_back_what_backup_took_after_the_build_folder_and_archive_a
     assert check_history(published.warehouse, published.build_database) is None  # the next run may publish
 
 
+@ON_THE_PUBLISHED_COPY
 def test_restore_refuses_a_damaged_backup_and_changes_nothing(published, tmp_path, capsys):
     argv = ["--landing", str(published.landing_dir), "--warehouse", str(published.warehouse), "--wait", "0"]
     run_cli(["backup", str(tmp_path / "backups"), *argv], tmp_path / "dagster")
@@ -489,6 +502,7 @@ def test_restore_refuses_a_damaged_backup_and_changes_nothing(published, tmp_pat
 # 6. Retention --------------------------------------------------------------------------------
 
 
+@ON_THE_PUBLISHED_COPY
 def test_the_nightly_job_deletes_archived_extracts_past_retention_and_logs_each(published, monkeypatch):
     import datetime as dt
 
@@ -539,6 +553,7 @@ def child_pseudonyms(database: Path) -> dict[str, str]:
         return dict(connection.execute("SELECT audit_id, child_pseudonym FROM marts.fct_audit").fetchall())
 
 
+@ON_THE_PUBLISHED_COPY
 def test_rekey_rebuilds_every_pseudonym_from_the_archive_under_the_new_key(published, monkeypatch, capsys):
     from orchestration.ingest.pseudonymise import DEVELOPMENT_KEY, pseudonymise
     from orchestration.ops.keyring import fingerprint_of, key_fingerprint
@@ -569,6 +584,7 @@ def published_load_log(warehouse: Path) -> list[tuple]:
         ).fetchall()
 
 
+@ON_THE_PUBLISHED_COPY
 def test_rekey_refuses_when_the_archive_no_longer_holds_what_the_warehouse_loaded(published, monkeypatch, capsys):
     (gone, *_) = sorted(published.archive_dir.rglob("audits_*.csv"))
     gone.unlink()  # past retention
