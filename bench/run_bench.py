@@ -85,7 +85,10 @@ NOTES = [
     "  column, the contract's rules run as generated SQL over the whole file in the checks' own DuckDB, which",
     "  hands back the rows as raw holds them as an Arrow table, and raw takes them in one INSERT with the",
     "  load's lineage as constants. No Python object is made per cell on the way. What is left in the profile",
-    "  above is DuckDB's own work: reading and trimming, typing dates and the rules' queries, the insert.",
+    "  above: the rules' generated SQL (check_sheet's own time is DuckDB's), the keyed HMAC of each distinct",
+    "  child id (one SHA-256 pair per child, in Python: about a quarter of the audits file's time), DuckDB's",
+    "  CSV reader and the insert. The audits file is the slowest entity per row (three dates, six categories,",
+    "  a child id to pseudonymise); the whole national drop loads at the rate in the build's ingestion row.",
     "- **The build against the floor** (the shares above): the floor reads five CSV files and aggregates three",
     "  marts with no validation, no versions and no tests. The build also keeps every version of every record",
     "  with its lineage, picks the current ones, builds all the project's models and runs its dbt tests one at",
@@ -657,8 +660,12 @@ def incremental_note(empty_runs: list[BuildRun], history_runs: list[BuildRun]) -
         "  and its staging models pick the newest version of every record from all of raw. The staging tests are",
         "  one pass per staging model (tests/generic/staging_rows_are_sound.sql); a file's references are looked",
         "  up for its own values only; put-right rejections are looked for only where some are outstanding; and",
-        "  a council's executive summary is rewritten only when a figure on it changed (153 reports re-rendered",
-        "  on every run were, at national scale, the largest cost that grew with the councils). The models are",
+        "  a council's executive summary is rewritten only when a figure on it changed. That did not help this",
+        "  drop: every council's figures are as at the newest extract any council delivered (`figures_as_at`,",
+        "  and open actions' overdue status with it), so one council's month moves every council's date and all",
+        "  153 reports are rightly rewritten. An as-at date per council would confine the rewrite to the council",
+        "  that delivered; it is the largest single step towards the goal. Exports and the mart gates also grow",
+        "  with the history (each rewrites or rechecks whole fact tables). The models are",
         "  not incremental: an incremental model would have to be rebuilt in full whenever a full extract, a",
         "  deletion, a re-key, a retention run or a new as-at date touches history, and the goal's ratio above",
         "  says whether what is left still matters. Publishing copies only the marts (issue 9), not the history.",
@@ -680,6 +687,15 @@ def memory_note(build: BuildRun) -> list[str]:
             "the GX check reads one load's rows back into a pandas frame (text as categories) to run its suite, and"
             " Great Expectations makes its own masks and copies over it, beside the job's own imports (Dagster, dbt's"
             " manifest, Great Expectations)."
+        )
+    elif build.peak_step == "mart_quality_gates":
+        reason = (
+            "the gates' batch queries join each mart to the facts it is built from (about 2.6 million sub-grades at"
+            " national scale) in the job's own DuckDB connection, which, unlike the dbt build's and the contract"
+            " checks', has no memory limit, and hand the result to Great Expectations as pandas frames beside the"
+            " job's imports (about 0.8 GiB by then). A trial run with that connection limited to 512 MB still"
+            " peaked at 2.6 GiB in the gates, so most of it is the frames and Great Expectations' work over them:"
+            " gating each mart's batch in its own smaller frames (a council at a time) is the next step."
         )
     elif build.peak_step == "warehouse_dbt_models":
         reason = (
