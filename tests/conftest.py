@@ -32,16 +32,23 @@ os.environ.pop("CFA_TARGET", None)  # DuckDB, unless a test sets PostgreSQL (tes
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dbt_manifest() -> Path:
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dagster-dbt loads its assets from the manifest: parse the project before anything imports it."""
     from orchestration.defs.resources import dbt_project
 
-    # pytest-xdist's workers each start here: one parses at a time, so none reads a half-written manifest.
-    target = dbt_project.manifest_path.parent
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".prepare.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        dbt_project.preparer.prepare(dbt_project)
+    def prepare(root: Path) -> dict:
+        # Another session (in this checkout) may be parsing too: one at a time, so none reads a
+        # half-written manifest.
+        target = dbt_project.manifest_path.parent
+        target.mkdir(parents=True, exist_ok=True)
+        with (target / ".prepare.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            dbt_project.preparer.prepare(dbt_project)
+        return {}
+
+    # pytest-xdist's workers each start here: the first parses (dbt deps and parse, seconds of
+    # CPU), the other waits for it and uses the same manifest.
+    built_once(tmp_path_factory, "dbt_manifest", prepare)
     return dbt_project.manifest_path
 
 
