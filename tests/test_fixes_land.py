@@ -237,23 +237,11 @@ def test_the_quarter_dimension_covers_every_date_ingestion_accepts(sample_run):
 
 
 @ON_THE_SMALL_COUNCILS_NIGHTS
-def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_output(first_night, tmp_path):
-    import duckdb
-
-    from tests.conftest import run_cli
-
-    # A copy of `first_night`: A1 whole, loaded and published by `cfa run`.
+def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_output(first_night, hand_edited_night):
+    # `first_night` published A1; then a row was written into raw behind ingestion's back, with a
+    # grade the contract does not know, and the next night ran through `cfa run` (see `hand_edited_night`).
     assert first_night.exit_code == 0, first_night.output
-    paths = first_night.copy_to(tmp_path)
-    landing, warehouse = paths.landing_dir, paths.warehouse
-    # A row written into raw behind ingestion's back, with a grade the contract does not know.
-    with duckdb.connect(str(warehouse.parent / ".build" / "cfa.duckdb")) as connection:
-        connection.execute(
-            "INSERT INTO raw.audit_subsection_grades (load_id, file_name, source_row, loaded_at, activity_id, practice_area, grade)"
-            " VALUES (99, 'hand-edit.csv', 7, now(), 'A1-MOD', 'Voice of the Child', 'Excellent')"
-        )
-
-    code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], tmp_path / "dagster")
+    code, output, warehouse = hand_edited_night.exit_code, hand_edited_night.output, hand_edited_night.paths.warehouse
 
     assert code == 1
     assert "stg_audit_extract__audit_subsection_grades_rows_are_sound (hand-edit.csv row 7): grade_code: grade_code is missing;" in output
