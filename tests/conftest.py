@@ -32,6 +32,18 @@ os.environ.pop("CFA_ENV", None)
 os.environ.pop("CFA_TARGET", None)  # DuckDB, unless a test sets PostgreSQL (tests/test_postgres.py)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run the nightly job themselves (marked job_runs) start first, the most runs
+    first: pytest-xdist's two workers then end the suite on short tests, rather than one
+    finishing a long one while the other waits. (xdist groups go first in any case.)"""
+
+    def job_runs(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("job_runs")
+        return marker.args[0] if marker else 0
+
+    items.sort(key=job_runs, reverse=True)  # stable: otherwise in the order collected
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dagster-dbt loads its assets from the manifest: parse the project before anything imports it."""

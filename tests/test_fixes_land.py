@@ -170,6 +170,7 @@ def _workbook(path, sheets: dict[str, tuple[list[str], list[list[object]]]]) -> 
     workbook.save(path)
 
 
+@pytest.mark.job_runs(1)
 def test_the_newest_extract_wins_whatever_the_files_are_called(workspace, run_job):
     landing = workspace.landing_dir
     audit = whole_audit("A1", "Good", completed="2022-08-01")
@@ -257,6 +258,7 @@ def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.job_runs(3)
 def test_corrections_deletions_and_full_extracts_leave_the_marts_and_keep_history_in_raw(workspace, run_job):
     landing = workspace.landing_dir
     duplicated = whole_audit("A5", "Good")
@@ -354,6 +356,7 @@ def test_overdue_is_judged_as_at_the_newest_extract_and_every_mart_says_its_date
         assert marts(f"SELECT DISTINCT figures_as_at FROM marts.{mart}") == [(dt.date(2022, 7, 31),)], mart
 
 
+@pytest.mark.job_runs(1)
 def test_the_run_summary_names_audits_held_back_and_outstanding_rejections(tmp_path):
     from tests.conftest import run_cli
 

@@ -27,6 +27,7 @@ def _grades_by_quarter(marts) -> dict[str, dict[str, int]]:
     return result
 
 
+@pytest.mark.job_runs(3)
 def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_job):
     landing = workspace.landing_dir
     # Drop 1 (end of June): two whole audits, one marked completed without its moderation yet,
