@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -31,17 +32,36 @@ os.environ.pop("CFA_ENV", None)
 os.environ.pop("CFA_TARGET", None)  # DuckDB, unless a test sets PostgreSQL (tests/test_postgres.py)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run the nightly job themselves (marked job_runs) start first, the most runs
+    first: pytest-xdist's two workers then end the suite on short tests, rather than one
+    finishing a long one while the other waits. (xdist groups go first in any case.)"""
+
+    def job_runs(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("job_runs")
+        return marker.args[0] if marker else 0
+
+    items.sort(key=job_runs, reverse=True)  # stable: otherwise in the order collected
+
+
 @pytest.fixture(scope="session", autouse=True)
-def dbt_manifest() -> Path:
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dagster-dbt loads its assets from the manifest: parse the project before anything imports it."""
     from orchestration.defs.resources import dbt_project
 
-    # pytest-xdist's workers each start here: one parses at a time, so none reads a half-written manifest.
-    target = dbt_project.manifest_path.parent
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".prepare.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        dbt_project.preparer.prepare(dbt_project)
+    def prepare(root: Path) -> dict:
+        # Another session (in this checkout) may be parsing too: one at a time, so none reads a
+        # half-written manifest.
+        target = dbt_project.manifest_path.parent
+        target.mkdir(parents=True, exist_ok=True)
+        with (target / ".prepare.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            dbt_project.preparer.prepare(dbt_project)
+        return {}
+
+    # pytest-xdist's workers each start here: the first parses (dbt deps and parse, seconds of
+    # CPU), the other waits for it and uses the same manifest.
+    built_once(tmp_path_factory, "dbt_manifest", prepare)
     return dbt_project.manifest_path
 
 
@@ -296,6 +316,11 @@ class Night:
     exit_code: int  # as `cfa run` gives it: 0 when the job succeeded
     output: str  # what `cfa run` printed, or the job's failure messages
     analyst_sees: tuple | None = None  # `second_night`: what a reader holding the warehouse saw
+    published_before: str | None = None  # `hand_edited_night`: the published warehouse's digest before it
+
+    @property
+    def dagster_storage(self) -> Path:
+        return self.root / "dagster"
 
     @property
     def paths(self) -> WarehousePaths:
@@ -368,3 +393,26 @@ def second_night(tmp_path_factory: pytest.TempPathFactory, first_night: Night) -
 
     root, built = built_once(tmp_path_factory, "second_night", build)
     return Night(root, built["exit_code"], built["output"], tuple(built["analyst_sees"]))
+
+
+@pytest.fixture(scope="session")
+def hand_edited_night(tmp_path_factory: pytest.TempPathFactory, first_night: Night) -> Night:
+    """The night after `first_night`, on a copy of it, through `cfa run`: a row written into raw
+    behind ingestion's back (hand-edit.csv row 7: A1-MOD's Voice of the Child graded 'Excellent',
+    a grade the contract does not know) fails a blocking dbt test. The digest of the warehouse
+    the first night published is recorded before the run."""
+
+    def build(root: Path) -> dict:
+        paths = first_night.copy_to(root)
+        published_before = hashlib.sha256(paths.warehouse.read_bytes()).hexdigest()
+        with duckdb.connect(str(paths.build_database)) as connection:
+            connection.execute(
+                "INSERT INTO raw.audit_subsection_grades (load_id, file_name, source_row, loaded_at, activity_id, practice_area, grade)"
+                " VALUES (99, 'hand-edit.csv', 7, now(), 'A1-MOD', 'Voice of the Child', 'Excellent')"
+            )
+        with cli_environment_restored():
+            code, output = run_cli(["run", "--landing", str(paths.landing_dir), "--warehouse", str(paths.warehouse)], root / "dagster")
+        return {"exit_code": code, "output": output, "published_before": published_before}
+
+    root, built = built_once(tmp_path_factory, "hand_edited_night", build)
+    return Night(root, built["exit_code"], built["output"], published_before=built["published_before"])

@@ -170,6 +170,7 @@ def _workbook(path, sheets: dict[str, tuple[list[str], list[list[object]]]]) -> 
     workbook.save(path)
 
 
+@pytest.mark.job_runs(1)
 def test_the_newest_extract_wins_whatever_the_files_are_called(workspace, run_job):
     landing = workspace.landing_dir
     audit = whole_audit("A1", "Good", completed="2022-08-01")
@@ -237,23 +238,11 @@ def test_the_quarter_dimension_covers_every_date_ingestion_accepts(sample_run):
 
 
 @ON_THE_SMALL_COUNCILS_NIGHTS
-def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_output(first_night, tmp_path):
-    import duckdb
-
-    from tests.conftest import run_cli
-
-    # A copy of `first_night`: A1 whole, loaded and published by `cfa run`.
+def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_output(first_night, hand_edited_night):
+    # `first_night` published A1; then a row was written into raw behind ingestion's back, with a
+    # grade the contract does not know, and the next night ran through `cfa run` (see `hand_edited_night`).
     assert first_night.exit_code == 0, first_night.output
-    paths = first_night.copy_to(tmp_path)
-    landing, warehouse = paths.landing_dir, paths.warehouse
-    # A row written into raw behind ingestion's back, with a grade the contract does not know.
-    with duckdb.connect(str(warehouse.parent / ".build" / "cfa.duckdb")) as connection:
-        connection.execute(
-            "INSERT INTO raw.audit_subsection_grades (load_id, file_name, source_row, loaded_at, activity_id, practice_area, grade)"
-            " VALUES (99, 'hand-edit.csv', 7, now(), 'A1-MOD', 'Voice of the Child', 'Excellent')"
-        )
-
-    code, output = run_cli(["run", "--landing", str(landing), "--warehouse", str(warehouse)], tmp_path / "dagster")
+    code, output, warehouse = hand_edited_night.exit_code, hand_edited_night.output, hand_edited_night.paths.warehouse
 
     assert code == 1
     assert "stg_audit_extract__audit_subsection_grades_rows_are_sound (hand-edit.csv row 7): grade_code: grade_code is missing;" in output
@@ -269,6 +258,7 @@ def test_a_failing_blocking_test_names_its_rows_in_the_error_report_and_the_run_
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.job_runs(3)
 def test_corrections_deletions_and_full_extracts_leave_the_marts_and_keep_history_in_raw(workspace, run_job):
     landing = workspace.landing_dir
     duplicated = whole_audit("A5", "Good")
@@ -366,6 +356,7 @@ def test_overdue_is_judged_as_at_the_newest_extract_and_every_mart_says_its_date
         assert marts(f"SELECT DISTINCT figures_as_at FROM marts.{mart}") == [(dt.date(2022, 7, 31),)], mart
 
 
+@pytest.mark.job_runs(1)
 def test_the_run_summary_names_audits_held_back_and_outstanding_rejections(tmp_path):
     from tests.conftest import run_cli
 

@@ -3,7 +3,6 @@ audits: the marts follow the latest word on every audit, and hold back incomplet
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from tests.conftest import (
@@ -28,6 +27,7 @@ def _grades_by_quarter(marts) -> dict[str, dict[str, int]]:
     return result
 
 
+@pytest.mark.job_runs(3)
 def test_later_drops_complete_correct_and_cancel_earlier_audits(workspace, run_job):
     landing = workspace.landing_dir
     # Drop 1 (end of June): two whole audits, one marked completed without its moderation yet,
@@ -123,31 +123,28 @@ def test_a_reader_holding_the_warehouse_does_not_stop_the_nightly_build(first_ni
 
 
 @ON_THE_SMALL_COUNCILS_NIGHTS
-def test_a_failing_blocking_test_stops_publishing_and_keeps_the_last_good_warehouse(workspace, first_night):
+def test_a_failing_blocking_test_stops_publishing_and_keeps_the_last_good_warehouse(first_night, hand_edited_night, monkeypatch):
+    import hashlib
+
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from tests.conftest import dagster_environment
 
-    # The workspace's own copy of `first_night`: A1 whole, loaded and published.
+    # `first_night` published A1; then a row was written into raw behind ingestion's back, with a
+    # grade the contract does not know, and the nightly job ran again (see `hand_edited_night`).
     assert first_night.exit_code == 0, first_night.output
-    first_night.copy_to(workspace.landing_dir.parent)
-    published_before = workspace.warehouse.read_bytes()
-    # A row written into raw behind ingestion's back, with a grade the contract does not know.
-    with duckdb.connect(str(workspace.build_database)) as connection:
-        connection.execute(
-            "INSERT INTO raw.audit_subsection_grades (load_id, file_name, source_row, loaded_at, activity_id, practice_area, grade)"
-            " VALUES (99, 'hand-edit', 2, now(), 'A1-MOD', 'Voice of the Child', 'Excellent')"
-        )
+    for name, value in dagster_environment(hand_edited_night.dagster_storage).items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        run, _first_nights_run = instance.get_runs()  # newest first
+        events = [record.dagster_event for record in instance.all_logs(run.run_id) if record.dagster_event is not None]
 
-    with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("nightly_warehouse").execute_in_process(instance=instance, raise_on_error=False)
-
-    assert not result.success
-    assert {event.step_key for event in result.all_events if event.is_step_failure} == {"warehouse_dbt_models"}
+    assert hand_edited_night.exit_code == 1 and run.status == dg.DagsterRunStatus.FAILURE
+    assert {event.step_key for event in events if event.is_step_failure} == {"warehouse_dbt_models"}
     failed_checks = {
         event.asset_check_evaluation_data.check_name
-        for event in result.all_events
+        for event in events
         if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed
     }
     assert "stg_audit_extract__audit_subsection_grades_rows_are_sound" in failed_checks
-    assert workspace.warehouse.read_bytes() == published_before
+    assert hashlib.sha256(hand_edited_night.paths.warehouse.read_bytes()).hexdigest() == hand_edited_night.published_before

@@ -95,6 +95,7 @@ def run_status_and_slots(run_id: str, dagster_storage: Path):
 # 1. A killed run never stops the next -------------------------------------------------------
 
 
+@pytest.mark.job_runs(2)
 def test_a_run_after_a_killed_run_marks_it_failed_frees_its_pool_slot_and_publishes(workspace, tmp_path):
     from orchestration.ops.locking import lock_path, read_holder
 
@@ -144,6 +145,7 @@ def test_cfa_recover_fails_a_run_whose_process_is_gone_and_frees_its_slot(worksp
     assert status == "FAILURE" and slots == []
 
 
+@pytest.mark.job_runs(1)
 def test_sigterm_stops_a_run_cleanly_and_frees_the_warehouse(workspace, tmp_path):
     from orchestration.ops.locking import lock_path, read_holder
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration.sample.national import LA_CODES, drop_shape, write_national_sample
 from orchestration.settings import REPO_ROOT
@@ -69,6 +70,7 @@ def test_the_national_sample_loads_with_no_rejections(workspace, ingest):
     assert all(entry["rows_read"] == entry["rows_loaded"] > 0 for entry in result.load_log())
 
 
+@pytest.mark.job_runs(1)
 def test_the_floor_script_gives_the_warehouse_figures_for_the_same_drop(workspace, run_job, tmp_path):
     drop = tmp_path / "drop"
     for path in write_national_sample(drop, councils=1, years=2):
