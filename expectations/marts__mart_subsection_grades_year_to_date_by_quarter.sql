@@ -10,12 +10,14 @@ mart as (
 
 ),
 
--- The quarters begun by the figures' date (the build's, which no fact carries: the mart's own,
--- which must be one date; an empty mart is judged as at today, so the facts' rows show as missing).
+-- The quarters begun by each council's figures' date (which no fact carries: the mart's own, one
+-- date for each council; a council the mart lacks is judged as at today, so its facts' rows show
+-- as missing).
 as_at as (
 
-    select coalesce(max(figures_as_at), current_date) as figures_as_at, count(distinct figures_as_at) as figures_as_at_dates
+    select la_code, max(figures_as_at) as figures_as_at, count(distinct figures_as_at) as figures_as_at_dates
     from mart
+    group by la_code
 
 ),
 
@@ -27,8 +29,9 @@ periods as (
     inner join marts.dim_quarter as quarters
         on quarters.fiscal_year_start = audits.fiscal_year_start
         and quarters.fiscal_quarter >= audits.fiscal_quarter
-    cross join as_at
-    where audits.is_counted and quarters.quarter_start_date <= as_at.figures_as_at
+    left join as_at
+        on as_at.la_code = audits.la_code
+    where audits.is_counted and quarters.quarter_start_date <= coalesce(as_at.figures_as_at, current_date)
     group by audits.la_code, quarters.fiscal_year_start, quarters.fiscal_quarter, quarters.quarter_label
 
 ),
@@ -145,4 +148,5 @@ full join compared
     and compared.quarter_label = mart.quarter_label
     and compared.practice_area_code = mart.practice_area_code
     and compared.grade_code = mart.grade_code
-cross join as_at
+left join as_at
+    on as_at.la_code = coalesce(mart.la_code, compared.la_code)

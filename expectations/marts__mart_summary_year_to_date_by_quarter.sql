@@ -9,13 +9,14 @@ mart as (
 
 ),
 
--- The date the figures are as at is the build's (the newest extract, or the as_at_date
--- variable), which no fact carries: the mart's own, which must be one date. An empty mart
--- is judged as at today, so the facts' rows show as missing.
+-- The date a council's figures are as at (its newest extract, or the as_at_date variable),
+-- which no fact carries: the mart's own, which must be one date for each council. A council
+-- the mart lacks is judged as at today, so the facts' rows show as missing.
 as_at as (
 
-    select coalesce(max(figures_as_at), current_date) as figures_as_at, count(distinct figures_as_at) as figures_as_at_dates
+    select la_code, max(figures_as_at) as figures_as_at, count(distinct figures_as_at) as figures_as_at_dates
     from mart
+    group by la_code
 
 ),
 
@@ -39,13 +40,14 @@ periods as (
         quarters.quarter_label,
         year_start.quarter_start_date as period_start_date,
         quarters.quarter_end_date as period_end_date,
-        least(quarters.quarter_end_date, as_at.figures_as_at) as status_date
+        least(quarters.quarter_end_date, coalesce(as_at.figures_as_at, current_date)) as status_date
 
     from (select la_code, min(fiscal_year_start) as first_fiscal_year_start from council_years group by la_code) as councils
-    cross join as_at
+    left join as_at
+        on as_at.la_code = councils.la_code
     inner join marts.dim_quarter as quarters
         on quarters.fiscal_year_start >= councils.first_fiscal_year_start
-        and quarters.quarter_start_date <= as_at.figures_as_at
+        and quarters.quarter_start_date <= coalesce(as_at.figures_as_at, current_date)
     inner join marts.dim_quarter as year_start
         on year_start.fiscal_year_start = quarters.fiscal_year_start
         and year_start.fiscal_quarter = 1
@@ -241,4 +243,5 @@ from mart
 full join facts
     on facts.la_code = mart.la_code
     and facts.quarter_label = mart.quarter_label
-cross join as_at
+left join as_at
+    on as_at.la_code = coalesce(mart.la_code, facts.la_code)

@@ -147,6 +147,28 @@ def test_two_councils_with_the_same_audit_ids_load_side_by_side_with_their_own_f
 
 
 @ON_THE_HUB_RUN
+def test_each_councils_figures_are_as_at_its_own_newest_extract(hub_run):
+    """885 and 886 delivered extracts of 30 June, 330 and 331 one of 5 July: a council is dated
+    by its own deliveries, in every mart and in ops.build_info, so a later month of one council
+    moves no other council's figures (nor, with them, its executive summary: issue 8, point 5)."""
+    own_dates = [("330", dt.date(2022, 7, 5)), ("331", dt.date(2022, 7, 5)), ("885", dt.date(2022, 6, 30)), ("886", dt.date(2022, 6, 30))]
+    assert hub_run.marts("SELECT la_code, figures_as_at FROM ops.build_info ORDER BY 1") == own_dates
+    marts = [name for (name,) in hub_run.marts(
+        "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'marts' AND column_name = 'figures_as_at' ORDER BY 1")]
+    assert "mart_summary_year_to_date_by_quarter" in marts and "mart_benchmark_by_quarter" in marts
+    for mart in marts:
+        dates = hub_run.marts(f"SELECT DISTINCT la_code, figures_as_at FROM marts.{mart} ORDER BY 1")
+        assert set(dates) <= set(own_dates) and len(dates) == len({code for code, _ in dates}), (mart, dates)
+    # The quarter still running is counted at the council's own date: 885's actions as at 30 June.
+    assert hub_run.marts(
+        "SELECT la_code, actions_as_at FROM marts.mart_summary_year_to_date_by_quarter WHERE quarter_label = '2022-23 Q2' ORDER BY 1"
+    ) == [("330", dt.date(2022, 7, 5)), ("331", dt.date(2022, 7, 5))]
+    assert hub_run.marts(
+        "SELECT DISTINCT la_code, actions_as_at FROM marts.mart_summary_year_to_date_by_quarter WHERE quarter_label = '2022-23 Q1' ORDER BY 1"
+    ) == [(code, dt.date(2022, 6, 30)) for code in ("330", "331", "885", "886")]
+
+
+@ON_THE_HUB_RUN
 def test_the_door_rejects_another_councils_row_and_names_every_file_it_will_not_read(hub_run):
     rejections = hub_run.build(
         "SELECT file_name, row_number, field, value, reason FROM ops.rejected_rows ORDER BY file_name, row_number"

@@ -86,7 +86,7 @@ select
         as difference_from_region_percentage_points,
     {{ percentage_point_change('compared.measure_count', 'compared.measure_base', 'compared.england_count', 'compared.england_base') }}
         as difference_from_england_percentage_points,
-    {{ as_at_date() }} as figures_as_at
+    {{ as_at_date('compared.la_code') }} as figures_as_at
 
 from compared
 inner join measure_names

@@ -68,11 +68,11 @@ BUILD_INFO_COLUMNS: dict[str, tuple[str, str]] = {
     "la_code": ("VARCHAR NOT NULL", "3-digit DfE local authority code."),
     "figures_as_at": (
         "DATE",
-        "The date of the newest extract that delivered this council's audits: its figures are as at this date.",
+        "The date this council's figures are as at in every mart: the newest extract that delivered any of its records (or the as_at_date variable).",
     ),
     "marts_figures_as_at": (
         "DATE",
-        "The figures_as_at every mart carries: the newest extract of any council (or the as_at_date variable); open actions are judged overdue at it.",
+        "The newest date any council's figures are as at: the warehouse holds nothing delivered after it.",
     ),
     "build_started_at": ("TIMESTAMP NOT NULL", "When the run that built this warehouse started (UTC)."),
     "published_at": ("TIMESTAMP NOT NULL", "When this warehouse was published (UTC)."),

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.contract import load_contract
 from orchestration.export.bi_files import exports_link, write_exports
 from orchestration.publish.atomic import replace_file, switch_folder
 from orchestration.publish.ops_tables import (
@@ -98,33 +97,11 @@ def _copy_table(
 
 
 def _council_figures_as_at(connection: duckdb.DuckDBPyConnection) -> str:
-    """A query of (la_code, figures_as_at): the newest extract that delivered each council's rows.
-    A version-1 extract of activities, sub-grades or actions carries no la_code (its rows name
-    their council only through their audit), so it dates no council unless it came from a
-    council's landing folder; the audits extract dates the council."""
-    entities = [
-        entity.name
-        for entity in load_contract().entities.values()
-        if any(f.type == "la_code" for f in entity.fields)
-    ]
-    present = {
-        name
-        for (name,) in connection.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = 'raw'"
-        ).fetchall()
-    }
-    parts = [
-        f"""SELECT coalesce(rows.la_code, load.council_folder) AS la_code,
-                   coalesce(load.extract_date, cast(load.loaded_at AS DATE)) AS extract_date
-            FROM build.raw.{_identifier(name)} AS rows
-            JOIN build.ops.load_log AS load USING (load_id)
-            WHERE load.status = 'loaded' AND coalesce(rows.la_code, load.council_folder) IS NOT NULL"""
-        for name in entities
-        if name in present
-    ]
-    if not parts:
+    """A query of (la_code, figures_as_at): the date each council's figures are as at, as the
+    marts have it (int_local_authorities_dated)."""
+    if not _has_table(connection, "build", "intermediate", "int_local_authorities_dated"):
         return "SELECT CAST(NULL AS VARCHAR) AS la_code, CAST(NULL AS DATE) AS figures_as_at WHERE false"
-    return f"SELECT la_code, max(extract_date) AS figures_as_at FROM ({' UNION ALL '.join(parts)}) GROUP BY la_code"
+    return "SELECT la_code, figures_as_at FROM build.intermediate.int_local_authorities_dated"
 
 
 def _write_build_info(connection: duckdb.DuckDBPyConnection, build_started_at: dt.datetime, run_id: str | None) -> int:

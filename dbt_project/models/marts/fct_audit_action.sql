@@ -22,7 +22,7 @@ select
     actions.due_date,
     actions.completed_date,
     actions.action_status,
-    actions.action_status = 'open' and actions.due_date < {{ as_at_date() }} as is_overdue,
+    actions.action_status = 'open' and actions.due_date < {{ as_at_date('actions.la_code') }} as is_overdue,
     {{ fiscal_period_columns('actions.raised_date', 'raised_') }},
     {{ fiscal_period_columns('actions.completed_date', 'completed_') }}
 

@@ -164,7 +164,7 @@ select
     cast(coalesce(group_sizes.group_audits, 0) as integer) as group_audits,
     {{ share('coalesce(grade_counts.audit_count, 0)', 'group_sizes.group_audits') }} as audit_share,
     cast(grid.year_to_date_audits as integer) as year_to_date_audits,
-    {{ as_at_date() }} as figures_as_at
+    {{ as_at_date('grid.la_code') }} as figures_as_at
 
 from grid
 left join {{ ref('dim_local_authority') }} as councils

@@ -77,6 +77,6 @@ select
     {{ share('previous_year_count', 'previous_year_audits') }} as previous_year_share,
     {{ percentage_point_change('year_to_date_count', 'year_audits', 'previous_year_count', 'previous_year_audits') }}
         as change_percentage_points,
-    {{ as_at_date() }} as figures_as_at
+    {{ as_at_date('compared.la_code') }} as figures_as_at
 
 from compared

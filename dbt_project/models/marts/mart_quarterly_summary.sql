@@ -114,7 +114,7 @@ select
     cast(coalesce(targeted_audits.targeted_audit_children, 0) as integer) as targeted_audit_children,
     cast(coalesce(actions_raised.actions_raised, 0) as integer) as actions_raised,
     cast(coalesce(actions_completed.actions_completed, 0) as integer) as actions_completed,
-    {{ as_at_date() }} as figures_as_at
+    {{ as_at_date('quarters.la_code') }} as figures_as_at
 
 from quarters
 left join case_file_audits

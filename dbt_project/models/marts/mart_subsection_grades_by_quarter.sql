@@ -36,7 +36,7 @@ select
     grades.grade_label,
     cast(coalesce(grade_counts.audit_count, 0) as integer) as audit_count,
     {{ share('coalesce(grade_counts.audit_count, 0)', 'quarters.quarter_audits') }} as audit_share,
-    {{ as_at_date() }} as figures_as_at
+    {{ as_at_date('quarters.la_code') }} as figures_as_at
 
 from quarters
 cross join {{ ref('dim_practice_area') }} as practice_areas

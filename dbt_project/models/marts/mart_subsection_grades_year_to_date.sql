@@ -103,6 +103,6 @@ select
     {{ share('comparison_quarter_count', 'comparison_quarter_audits') }} as comparison_quarter_share,
     {{ percentage_point_change('year_to_date_count', 'year_audits', 'comparison_quarter_count', 'comparison_quarter_audits') }}
         as change_percentage_points,
-    {{ as_at_date() }} as figures_as_at
+    {{ as_at_date('compared.la_code') }} as figures_as_at
 
 from compared

@@ -57,9 +57,12 @@ council_years as (
 
 councils as (
 
-    select la_code, min(fiscal_year_start) as first_fiscal_year_start
+    select
+        council_years.la_code,
+        min(council_years.fiscal_year_start) as first_fiscal_year_start,
+        {{ as_at_date('council_years.la_code') }} as figures_as_at
     from council_years
-    group by la_code
+    group by council_years.la_code
 
 ),
 
@@ -74,9 +77,10 @@ periods as (
         first_quarters.quarter_start_date as period_start_date,
         quarters.quarter_end_date as period_end_date,
         case
-            when quarters.quarter_end_date < {{ as_at_date() }} then quarters.quarter_end_date
-            else {{ as_at_date() }}
-        end as status_date
+            when quarters.quarter_end_date < councils.figures_as_at then quarters.quarter_end_date
+            else councils.figures_as_at
+        end as status_date,
+        councils.figures_as_at
 
     from councils
     cross join quarters
@@ -84,7 +88,7 @@ periods as (
         on first_quarters.fiscal_year_start = quarters.fiscal_year_start
         and first_quarters.fiscal_quarter = 1
     where quarters.fiscal_year_start >= councils.first_fiscal_year_start
-        and quarters.quarter_start_date <= {{ as_at_date() }}
+        and quarters.quarter_start_date <= councils.figures_as_at
 
 ),
 
@@ -211,7 +215,7 @@ select
     cast(coalesce(action_counts.earlier_actions_open, 0) as integer) as earlier_actions_open,
     cast(coalesce(action_counts.earlier_actions_overdue, 0) as integer) as earlier_actions_overdue,
     cast(coalesce(development_counts.practice_developments, 0) as integer) as practice_developments,
-    {{ as_at_date() }} as figures_as_at
+    periods.figures_as_at
 
 from periods
 left join case_file_audits
