@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from orchestration.contract import load_contract
@@ -166,6 +167,28 @@ def test_each_councils_figures_are_as_at_its_own_newest_extract(hub_run):
     assert hub_run.marts(
         "SELECT DISTINCT la_code, actions_as_at FROM marts.mart_summary_year_to_date_by_quarter WHERE quarter_label = '2022-23 Q1' ORDER BY 1"
     ) == [(code, dt.date(2022, 6, 30)) for code in ("330", "331", "885", "886")]
+
+
+@ON_THE_HUB_RUN
+def test_a_quality_gate_reads_its_batch_in_frames_of_whole_councils(hub_run):
+    """A national batch is validated a slice of councils at a time (the build's peak of memory
+    was the equality mart's batch held whole): every row once, no council split across frames,
+    and the same rows as the batch read whole."""
+    from orchestration.quality.mart_gates import EXPECTATIONS_DIR, batch_frame, batch_frames
+    from orchestration.warehouse_db import connect_build_database
+
+    batch_sql = (EXPECTATIONS_DIR / "marts__mart_equality_grades_year_to_date.sql").read_text(encoding="utf-8")
+    with connect_build_database(hub_run.paths.build_database, read_only=True) as connection:
+        whole = batch_frame(connection, batch_sql)
+        one_frame = list(batch_frames(connection, batch_sql, most_rows=len(whole)))
+        frames = list(batch_frames(connection, batch_sql, most_rows=1))
+    assert len(one_frame) == 1 and len(one_frame[0]) == len(whole) > 0
+    councils = [sorted(set(frame["la_code"].dropna())) for frame in frames]
+    assert councils == [["330"], ["331"], ["885"], ["886"]]
+    assert sum(len(frame) for frame in frames) == len(whole)
+    key = ["la_code", "fiscal_year", "characteristic", "value_code", "grading_code", "grade_code", "audit_count"]
+    rows = sorted(map(tuple, pd.concat(frames)[key].astype(str).to_numpy().tolist()))
+    assert rows == sorted(map(tuple, whole[key].astype(str).to_numpy().tolist()))
 
 
 @ON_THE_HUB_RUN

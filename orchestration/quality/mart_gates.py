@@ -29,11 +29,19 @@ from orchestration.contract import Contract, load_contract
 from orchestration.contract_outputs import child_characteristics
 from orchestration.publish.postgres import MARTS_BUILD
 from orchestration.settings import EXPECTATIONS_DIR
-from orchestration.warehouse_db import WarehouseConnection, connect_build_database, database_errors
+from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors
 
 SUITE_PREFIX = "marts__"
 KEEP_DATA_DOCS = 14  # about 5 MB each: two weeks of nightly runs
 EXAMPLES_SHOWN = 5
+# A national batch is validated in frames of whole councils of about this many rows (the
+# equality mart's is 636,480 rows at 153 councils x 5 years; held and checked at once it was
+# the build's peak of memory).
+FRAME_ROWS = 100_000
+FETCH_VECTORS = 16  # DuckDB hands the ordered batch over 16 x 2,048 rows at a time
+# The batches' joins and sort spill to disk beyond this, as the contract checks' do: a national
+# equality batch unbounded took 1.5 GB of the build's memory, bounded 1.2 GB, for 3 s more.
+GATES_MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,14 @@ class FailedExpectation:
         counted = f"{self.unexpected} row(s)" if self.unexpected is not None else "failed"
         shown = f", e.g. {', '.join(map(str, self.examples))}" if self.examples else ""
         return f"{self.suite}: {self.reason} [{self.expectation} on {self.column}: {counted}{shown}]"
+
+
+def _merged(first: FailedExpectation, second: FailedExpectation) -> FailedExpectation:
+    """One expectation failed in two frames of a batch: the rows counted in both, the first examples."""
+    unexpected = None if first.unexpected is None and second.unexpected is None else (first.unexpected or 0) + (second.unexpected or 0)
+    return FailedExpectation(
+        first.suite, first.expectation, first.column, first.reason, unexpected, (first.examples + second.examples)[:EXAMPLES_SHOWN]
+    )
 
 
 @dataclass
@@ -101,20 +117,74 @@ def batch_sql_for(connection: WarehouseConnection, batch_sql: str) -> str:
 
 
 def batch_frame(connection: WarehouseConnection, batch_sql: str):
-    """The batch as a DataFrame GX can compare. DuckDB gives integer columns pandas' nullable
-    dtypes, whose empty value (pd.NA, as the full join leaves where the mart or the facts lack a
-    row) GX's pandas metrics cannot compare ("boolean value of NA is ambiguous"): a missing row
-    would fail its expectation with no count or example. Such columns become Python objects with
-    None, which compare as unequal and show as (None, 236)."""
+    """The batch as a DataFrame GX can compare (`_comparable`)."""
+    return _comparable(connection.frame(batch_sql_for(connection, batch_sql)))
+
+
+def _comparable(frame):
+    """DuckDB gives integer columns pandas' nullable dtypes, whose empty value (pd.NA, as the full
+    join leaves where the mart or the facts lack a row) GX's pandas metrics cannot compare
+    ("boolean value of NA is ambiguous"): a missing row would fail its expectation with no count
+    or example. Such columns become Python objects with None, which compare as unequal and show
+    as (None, 236)."""
     import pandas as pd
 
-    frame = connection.frame(batch_sql_for(connection, batch_sql))
     for name, dtype in frame.dtypes.items():
         nullable_number = isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype)
         if nullable_number and not pd.api.types.is_bool_dtype(dtype):
             column = frame[name]
             frame[name] = column.astype(object).where(column.notna(), None)
     return frame
+
+
+def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int):
+    """The batch in frames of whole councils, each of about `most_rows` rows (a council's rows
+    are never split: every uniqueness a suite checks includes la_code), so a national batch is
+    validated a slice at a time rather than held, and copied by GX, all at once (each slice is a
+    validation of its own in Data Docs). The batch runs once, ordered by council, and is read a
+    chunk at a time; rows with no la_code (where the facts have a row the mart lacks) go with
+    the first council. PostgreSQL's build gives one frame."""
+    import pandas as pd
+
+    if connection.dialect != DUCKDB:
+        yield batch_frame(connection, batch_sql)
+        return
+    result = connection.raw.execute(f"SELECT * FROM ({batch_sql_for(connection, batch_sql)}) AS batch ORDER BY la_code NULLS FIRST")
+    pending = result.fetch_df_chunk(FETCH_VECTORS)
+    ended, frames = False, 0
+    while not ended:
+        chunk = result.fetch_df_chunk(FETCH_VECTORS)
+        ended = not len(chunk)
+        if not ended:
+            pending = pd.concat([pending, chunk], ignore_index=True)
+        while len(pending) > most_rows or (ended and len(pending)):
+            cut = _council_cut(pending["la_code"], most_rows, ended)
+            if cut is None:
+                break  # the last council may go on in the next chunk
+            yield _comparable(pending.iloc[:cut].reset_index(drop=True))
+            pending, frames = pending.iloc[cut:].reset_index(drop=True), frames + 1
+    if not frames:
+        yield _comparable(pending)  # an empty batch: its suite still runs, and shows in Data Docs
+
+
+def _council_cut(la_codes, most_rows: int, ended: bool) -> int | None:
+    """Where to end the next frame of rows sorted by council: after as many whole councils as fit
+    in `most_rows` (at least one), or None while the rows so far may end mid-council. Rows with
+    no la_code, first, go with the first council."""
+    import numpy as np
+
+    if ended and len(la_codes) <= most_rows:
+        return len(la_codes)
+    first = la_codes.dropna()
+    keys = la_codes.fillna(first.iloc[0] if len(first) else "").to_numpy()
+    starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    within = starts[starts <= most_rows]
+    if len(within):
+        return int(within[-1])
+    beyond = starts[starts > most_rows]
+    if len(beyond):
+        return int(beyond[0])
+    return len(keys) if ended else None
 
 
 def data_docs_root(warehouse: Path) -> Path:
@@ -149,7 +219,9 @@ class _Gates:
         self.source = self.context.data_sources.add_pandas("marts")
         self.docs_folder = docs_folder
 
-    def validate(self, suite_path: Path, frame, parameters: dict) -> list[FailedExpectation]:
+    def validate(self, suite_path: Path, frames, parameters: dict) -> tuple[int, list[FailedExpectation]]:
+        """Run the suite on each frame of the batch; return the rows validated and the failed
+        expectations, each counted over every frame with the first frames' examples."""
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         gx = self.gx
@@ -163,35 +235,42 @@ class _Gates:
         validation = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=document["name"], data=batch_definition, suite=suite)
         )
-        result = validation.run(
-            batch_parameters={"dataframe": frame},
-            expectation_parameters=parameters,
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_SHOWN},
+        failures: dict[tuple[str, str, str], FailedExpectation] = {}
+        rows = 0
+        for frame in frames:
+            rows += len(frame)
+            result = validation.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=parameters,
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_SHOWN},
+            )
+            del frame
+            for outcome in result.results:
+                if not outcome.success:
+                    failure = self._failure(document["name"], outcome)
+                    key = (failure.expectation, failure.column, failure.reason)
+                    failures[key] = failure if key not in failures else _merged(failures[key], failure)
+        return rows, list(failures.values())
+
+    @staticmethod
+    def _failure(suite_name: str, outcome) -> FailedExpectation:
+        config = outcome.expectation_config
+        kwargs = config.kwargs
+        column = kwargs.get("column") or ", ".join(
+            kwargs.get("column_list") or [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
         )
-        failures = []
-        for outcome in result.results:
-            if outcome.success:
-                continue
-            config = outcome.expectation_config
-            kwargs = config.kwargs
-            column = kwargs.get("column") or ", ".join(
-                kwargs.get("column_list") or [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
-            )
-            reason = (config.meta or {}).get("reason", config.type)
-            if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-                reason = f"{reason} (could not run: {outcome.exception_info.get('exception_message')})"
-            details = outcome.result or {}
-            failures.append(
-                FailedExpectation(
-                    suite=document["name"],
-                    expectation=config.type,
-                    column=column,
-                    reason=reason,
-                    unexpected=details.get("unexpected_count"),
-                    examples=tuple(details.get("partial_unexpected_list") or ())[:EXAMPLES_SHOWN],
-                )
-            )
-        return failures
+        reason = (config.meta or {}).get("reason", config.type)
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            reason = f"{reason} (could not run: {outcome.exception_info.get('exception_message')})"
+        details = outcome.result or {}
+        return FailedExpectation(
+            suite=suite_name,
+            expectation=config.type,
+            column=column,
+            reason=reason,
+            unexpected=details.get("unexpected_count"),
+            examples=tuple(details.get("partial_unexpected_list") or ())[:EXAMPLES_SHOWN],
+        )
 
     def build_docs(self) -> Path:
         self.context.build_data_docs(site_names=[self.site])
@@ -214,20 +293,21 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
     parameters = expectation_parameters(load_contract())
     results = []
     with connect_build_database(build_database, read_only=True) as connection:
+        if connection.dialect == DUCKDB:
+            connection.execute(f"SET memory_limit = '{GATES_MEMORY_LIMIT}'")
         for suite_path in suite_paths():
             started = time.perf_counter()
             mart = suite_path.stem.removeprefix(SUITE_PREFIX)
             document = json.loads(suite_path.read_text(encoding="utf-8"))
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
             try:
-                frame = batch_frame(connection, batch_sql)
+                rows, failures = gates.validate(suite_path, batch_frames(connection, batch_sql, FRAME_ROWS), parameters)
             except database_errors() as error:
                 failure = FailedExpectation(suite_path.stem, "batch query", mart, f"the batch could not be read: {error}")
                 results.append(GateResult(mart, suite_path.stem, 0, len(document["expectations"]), 0.0, [failure]))
                 continue
-            failures = gates.validate(suite_path, frame, parameters)
             results.append(
-                GateResult(mart, suite_path.stem, len(frame), len(document["expectations"]), time.perf_counter() - started, failures)
+                GateResult(mart, suite_path.stem, rows, len(document["expectations"]), time.perf_counter() - started, failures)
             )
     index = gates.build_docs()
     _prune(root, KEEP_DATA_DOCS)
