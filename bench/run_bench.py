@@ -93,8 +93,10 @@ NOTES = [
     "  marts with no validation, no versions and no tests. The build also keeps every version of every record",
     "  with its lineage, picks the current ones, builds all the project's models and runs its dbt tests one at",
     "  a time (`threads: 1`, a process of its own), validates every loaded batch and every BI mart with Great",
-    "  Expectations, publishes a new marts-only file with its exports (Parquet, CSV) and writes each council's",
-    "  executive summary. The ratio is of the steps alone; start-up is the separate goal below it. The goal",
+    "  Expectations and publishes a new marts-only file with its exports (Parquet, CSV). The ratio is of those",
+    "  steps alone; start-up is the separate goal below it, and the executive summaries drawn afterwards from the",
+    "  published marts (most of their time is vl-convert drawing three charts for each of 153 councils) are",
+    "  shown in the table of steps, not counted. The goal",
     "  is not within reach of this design: three times the floor is a few seconds, less than dbt takes to",
     "  start and parse the project, or Great Expectations to import.",
     "- **Start-up** is Python importing Dagster, dbt and Great Expectations and loading the definitions",
@@ -508,7 +510,11 @@ def write_report(result: dict) -> str:
     empty = median([run.wall_seconds for run in result["incremental_empty"]])
     on_history = median([run.wall_seconds for run in result["incremental_history"]])
     steps_total = sum(build.steps.values())
-    build_to_floor = (build.wall_seconds - build.startup_seconds) / floor_scale
+    # The issue's build runs "from landing files to published marts": the executive summaries,
+    # drawn from the published marts afterwards, are shown beside it, not in it.
+    reports_seconds = build.steps.get("reports__executive_summary", 0.0)
+    to_published_marts = build.wall_seconds - build.startup_seconds - reports_seconds
+    build_to_floor = to_published_marts / floor_scale
     cold_rate = build.rows_loaded / build.stages["ingestion"] if build.stages.get("ingestion") else csv_rate
     full_rows = sum(full["rows"].values())
     measured = f"**{scale['councils']} councils x {scale['years']} years** ({build_rows:,} rows in {len(scale['rows'])} CSV files)"
@@ -597,7 +603,7 @@ def write_report(result: dict) -> str:
         "",
         "| goal (issue 8) | target | measured | ratio | |",
         "|---|---|---|---|---|",
-        f"| full build within 3x the floor (steps only) | {GOALS['build_to_floor']:.0f}x floor | {seconds(build.wall_seconds - build.startup_seconds)} vs floor {seconds(floor_scale)} | {build_to_floor:,.0f}x | {verdict(build_to_floor <= GOALS['build_to_floor'])} |",
+        f"| full build, landing files to published marts, within 3x the floor (steps only; the executive summaries' {seconds(reports_seconds)} after it not counted) | {GOALS['build_to_floor']:.0f}x floor | {seconds(to_published_marts)} vs floor {seconds(floor_scale)} | {build_to_floor:,.0f}x | {verdict(build_to_floor <= GOALS['build_to_floor'])} |",
         f"| ... plus a fixed start-up under 20 s | < {GOALS['startup_seconds']:.0f} s | {seconds(build.startup_seconds)} | {build.startup_seconds / GOALS['startup_seconds']:.2f}x | {verdict(build.startup_seconds < GOALS['startup_seconds'])} |",
         f"| peak memory under 2 GiB | < 2 GiB | {gib(build.peak_rss_bytes)} | {build.peak_rss_bytes / 1024**3 / GOALS['peak_memory_gib']:.2f}x | {verdict(build.peak_rss_bytes < GOALS['peak_memory_gib'] * 1024**3)}{at_scale} |",
         f"| CSV ingestion >= 100,000 rows/s with full validation | 100,000 rows/s | {csv_rate:,.0f} rows/s | {GOALS['csv_rows_per_second'] / csv_rate:.2f}x too slow | {verdict(csv_rate >= GOALS['csv_rows_per_second'])} |",
@@ -660,12 +666,12 @@ def incremental_note(empty_runs: list[BuildRun], history_runs: list[BuildRun]) -
         "  and its staging models pick the newest version of every record from all of raw. The staging tests are",
         "  one pass per staging model (tests/generic/staging_rows_are_sound.sql); a file's references are looked",
         "  up for its own values only; put-right rejections are looked for only where some are outstanding; and",
-        "  a council's executive summary is rewritten only when a figure on it changed. That did not help this",
-        "  drop: every council's figures are as at the newest extract any council delivered (`figures_as_at`,",
-        "  and open actions' overdue status with it), so one council's month moves every council's date and all",
-        "  153 reports are rightly rewritten. An as-at date per council would confine the rewrite to the council",
-        "  that delivered; it is the largest single step towards the goal. Exports and the mart gates also grow",
-        "  with the history (each rewrites or rechecks whole fact tables). The models are",
+        "  a council's executive summary is rewritten only when a figure on it changed. Each council's figures",
+        "  are as at its own newest extract (int_local_authorities_dated), so one council's month rewrites that",
+        "  council's report alone; with a warehouse-wide date it moved every council's and rewrote all 153",
+        "  (80 s of this drop on 2026-11-29). What is left grows with the history by design: the dbt models are",
+        "  tables rebuilt in full, the mart gates recheck every council's marts against the facts, and",
+        "  publishing writes the whole marts-only warehouse and every export again. The models are",
         "  not incremental: an incremental model would have to be rebuilt in full whenever a full extract, a",
         "  deletion, a re-key, a retention run or a new as-at date touches history, and the goal's ratio above",
         "  says whether what is left still matters. Publishing copies only the marts (issue 9), not the history.",
@@ -691,11 +697,9 @@ def memory_note(build: BuildRun) -> list[str]:
     elif build.peak_step == "mart_quality_gates":
         reason = (
             "the gates' batch queries join each mart to the facts it is built from (about 2.6 million sub-grades at"
-            " national scale) in the job's own DuckDB connection, which, unlike the dbt build's and the contract"
-            " checks', has no memory limit, and hand the result to Great Expectations as pandas frames beside the"
-            " job's imports (about 0.8 GiB by then). A trial run with that connection limited to 512 MB still"
-            " peaked at 2.6 GiB in the gates, so most of it is the frames and Great Expectations' work over them:"
-            " gating each mart's batch in its own smaller frames (a council at a time) is the next step."
+            " national scale) in a DuckDB limited to 512 MB, and Great Expectations validates each batch in pandas"
+            " frames of whole councils of about 100,000 rows (orchestration/quality/mart_gates.py), beside the"
+            " job's imports (about 0.8 GiB by then: Dagster, dbt's manifest, Great Expectations)."
         )
     elif build.peak_step == "warehouse_dbt_models":
         reason = (
