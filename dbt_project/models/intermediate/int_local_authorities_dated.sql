@@ -4,10 +4,12 @@
     actions are judged overdue at this date) nor its executive summary.
 
     A row names its council by its la_code, or, in a version-1 file without one, by the council's
-    landing folder; a flat version-1 file of activities, sub-grades or actions dates no council
-    (its audits extract does). This reads which loads carried which councils straight from raw,
-    not through the staging views: it needs no record's current version, and at national scale
-    the views' version windows over all of history cost seconds where this costs milliseconds. -#}
+    landing folder. A flat version-1 file of activities, sub-grades or actions names no council:
+    it dates the councils whose audits were delivered flat by version 1, as it covered the whole
+    warehouse when a warehouse held one council (the same rule retires records by full extract,
+    macros/versions.sql). This reads which loads carried which councils straight from raw, not
+    through the staging views: it needs no record's current version, and at national scale the
+    views' version windows over all of history cost seconds where this costs milliseconds. -#}
 {%- set entities = ['audits', 'audit_activities', 'audit_subsection_grades', 'audit_actions', 'practice_developments'] %}
 with
 
@@ -23,17 +25,48 @@ deliveries as (
 
 loads as (
 
-    select load_id, extract_date, council_folder from {{ ref('stg_ops__load_log') }}
+    select
+        load_id,
+        extract_date,
+        council_folder,
+        council_folder is null and coalesce(contract_version, 1) = 1 as is_flat_v1
+
+    from {{ ref('stg_ops__load_log') }}
     where load_status = 'loaded'
 
 ),
 
-councils as (
+named as (
 
-    select coalesce(deliveries.la_code, loads.council_folder) as la_code, loads.extract_date
+    select
+        coalesce(deliveries.la_code, loads.council_folder) as la_code,
+        loads.extract_date,
+        loads.is_flat_v1
+
     from deliveries
     inner join loads
         on loads.load_id = deliveries.load_id
+
+),
+
+flat_v1_councils as (
+
+    select distinct la_code from named
+    where is_flat_v1 and la_code is not null
+
+),
+
+dated as (
+
+    select la_code, extract_date from named
+    where la_code is not null
+
+    union all
+
+    select flat_v1_councils.la_code, named.extract_date
+    from named
+    cross join flat_v1_councils
+    where named.la_code is null and named.is_flat_v1
 
 )
 
@@ -45,6 +78,5 @@ select
     max(extract_date)
     {%- endif %} as figures_as_at
 
-from councils
-where la_code is not null
+from dated
 group by la_code
