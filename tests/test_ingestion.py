@@ -289,3 +289,35 @@ def test_the_suite_recheck_passes_loaded_rows_and_catches_a_row_edited_behind_in
         "use Outstanding, Good, Requires Improvement or Inadequate"
     ]
     assert recheck_run(workspace, contract.entities["audits"], contract, "night-1") == (1, [])
+
+
+def test_a_national_load_is_rechecked_in_parts_that_keep_every_key_whole(workspace, ingest, monkeypatch):
+    """A load of more than PART_ROWS rows is rechecked a part at a time (the sub-grades of a
+    national file held at once were the build's peak of memory): each part holds every row of its
+    keys, so a key duplicated behind ingestion's back is still caught, and every row is counted."""
+    from orchestration.contract import load_contract
+    from orchestration.ingest import recheck
+    from orchestration.ingest.recheck import recheck_run
+
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"), whole_audit("A2", "Inadequate"))
+    ingest(run_id="night-1")
+    contract = load_contract()
+    grades = contract.entities["audit_subsection_grades"]
+    with duckdb.connect(str(workspace.build_database)) as connection:
+        connection.execute("UPDATE raw.audit_subsection_grades SET grade = 'Excellent' WHERE source_row = 3")
+        # Row 20 made a second grade of row 2's activity and practice area.
+        connection.execute(
+            "UPDATE raw.audit_subsection_grades AS edited SET activity_id = original.activity_id, practice_area = original.practice_area"
+            " FROM raw.audit_subsection_grades AS original WHERE original.source_row = 2 AND edited.source_row = 20"
+        )
+    whole = recheck_run(workspace, grades, contract, "night-1")
+    monkeypatch.setattr(recheck, "PART_ROWS", 4)
+
+    in_parts = recheck_run(workspace, grades, contract, "night-1")
+
+    assert whole[0] == in_parts[0] == 28
+    assert sorted(whole[1]) == sorted(in_parts[1]) and len(in_parts[1]) == 3, in_parts
+    assert [problem.split(",")[0] for problem in in_parts[1]] == [
+        "audit_subsection_grades_2022-06-30.csv row 2", "audit_subsection_grades_2022-06-30.csv row 3",
+        "audit_subsection_grades_2022-06-30.csv row 20",
+    ]
