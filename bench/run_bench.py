@@ -690,9 +690,10 @@ def memory_note(build: BuildRun) -> list[str]:
         )
     elif build.peak_step and "rows_meet_the_extract_contract" in build.peak_step:
         reason = (
-            "the GX check reads one load's rows back into a pandas frame (text as categories) to run its suite, and"
-            " Great Expectations makes its own masks and copies over it, beside the job's own imports (Dagster, dbt's"
-            " manifest, Great Expectations)."
+            "the GX check reads one load's rows back into pandas frames (text as categories; a national file's in"
+            " parts of about 500,000 rows that each hold whole keys, orchestration/ingest/recheck.py) to run its suite,"
+            " and Great Expectations makes its own masks and copies over each, beside the job's own imports (Dagster,"
+            " dbt's manifest, Great Expectations)."
         )
     elif build.peak_step == "mart_quality_gates":
         reason = (
