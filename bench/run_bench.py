@@ -606,7 +606,7 @@ def write_report(result: dict) -> str:
         f"| full build, landing files to published marts, within 3x the floor (steps only; the executive summaries' {seconds(reports_seconds)} after it not counted) | {GOALS['build_to_floor']:.0f}x floor | {seconds(to_published_marts)} vs floor {seconds(floor_scale)} | {build_to_floor:,.0f}x | {verdict(build_to_floor <= GOALS['build_to_floor'])} |",
         f"| ... plus a fixed start-up under 20 s | < {GOALS['startup_seconds']:.0f} s | {seconds(build.startup_seconds)} | {build.startup_seconds / GOALS['startup_seconds']:.2f}x | {verdict(build.startup_seconds < GOALS['startup_seconds'])} |",
         f"| peak memory under 2 GiB | < 2 GiB | {gib(build.peak_rss_bytes)} | {build.peak_rss_bytes / 1024**3 / GOALS['peak_memory_gib']:.2f}x | {verdict(build.peak_rss_bytes < GOALS['peak_memory_gib'] * 1024**3)}{at_scale} |",
-        f"| CSV ingestion >= 100,000 rows/s with full validation | 100,000 rows/s | {csv_rate:,.0f} rows/s | {GOALS['csv_rows_per_second'] / csv_rate:.2f}x too slow | {verdict(csv_rate >= GOALS['csv_rows_per_second'])} |",
+        f"| CSV ingestion >= 100,000 rows/s with full validation | 100,000 rows/s | {csv_rate:,.0f} rows/s | {csv_rate / GOALS['csv_rows_per_second']:.2f}x the goal's rate | {verdict(csv_rate >= GOALS['csv_rows_per_second'])} |",
         f"| analyst query p95 under 50 ms | < 50 ms | {p95:.1f} ms | {p95 / GOALS['query_p95_ms']:.2f}x | {verdict(p95 < GOALS['query_p95_ms'])}{at_scale} |",
         f"| incremental drop within 1.5x the empty-warehouse drop | <= 1.5x | {seconds(on_history)} vs {seconds(empty)} | {on_history / empty:.2f}x | {verdict(on_history / empty <= GOALS['incremental_ratio'])}{at_scale} |",
         "",
