@@ -76,8 +76,7 @@ def recheck_failures(
                     found.append(
                         SuiteFailure(file_name, int(row["source_row"]), meta["field"], value, meta["reason"].format(value=value))
                     )
-                batch = None
+                batch = None  # each part's frame goes before the next is read, and before the memory is handed back
             problems += sorted(found, key=lambda failure: failure.row_number) if parts > 1 else found
-    batch = None  # the batch's frame goes before the memory is handed back
     give_back_memory()
     return checked, problems
