@@ -118,6 +118,27 @@ def test_a_run_after_a_killed_run_marks_it_failed_frees_its_pool_slot_and_publis
     assert published_audits(workspace.warehouse) == ["A1"]
 
 
+def test_a_dbt_build_is_stopped_when_its_step_fails_and_leaves_the_build_database_free(workspace, ingest, monkeypatch):
+    """dagster-dbt stops dbt only when the run is interrupted: an error while the step reads dbt's
+    events (a stale manifest made Dagster refuse one) left dbt writing the build database after
+    the step had failed, so the run summary, and the next run, found it held."""
+    from orchestration.defs.assets.dbt import dbt_stopped_on_error
+    from orchestration.defs.resources import resources
+
+    write_drop(workspace.landing_dir, "2022-06-30", whole_audit("A1", "Good"))
+    ingest()
+    monkeypatch.setenv("CFA_BUILD_DATABASE", str(workspace.build_database))
+    invocation = resources["dbt"].cli(["build"], raise_on_error=False)
+
+    with pytest.raises(RuntimeError, match="the step failed"), dbt_stopped_on_error(invocation.process):
+        for _ in invocation.stream_raw_events():
+            raise RuntimeError("the step failed")
+
+    assert invocation.process.poll() is not None
+    with duckdb.connect(str(workspace.build_database)) as connection:
+        assert connection.execute("SELECT count(*) FROM raw.audits").fetchall() == [(1,)]
+
+
 def test_cfa_recover_fails_a_run_whose_process_is_gone_and_frees_its_slot(workspace, own_dagster_storage, capsys):
     import socket
 

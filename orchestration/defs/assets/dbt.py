@@ -1,7 +1,10 @@
 """The dbt project as assets: staging, intermediate and marts, with dbt tests as asset checks."""
 
+import contextlib
 import os
-from collections.abc import Mapping
+import signal
+import subprocess
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -11,6 +14,30 @@ from orchestration.defs.guard import warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project
 from orchestration.ingest.build_failures import record_build_failures
 from orchestration.ingest.error_report import write_error_report
+
+
+# How long dbt has to stop after an interrupt before it is killed.
+DBT_STOP_SECONDS = 25
+
+
+@contextlib.contextmanager
+def dbt_stopped_on_error(process: subprocess.Popen) -> Iterator[None]:
+    """dagster-dbt stops dbt's process when the run is interrupted, not on any other error while
+    its events are read (an event Dagster refuses, as a manifest older than the models makes it
+    do; a failure in this step's own code). dbt would then go on writing the build database after
+    the step had failed and let go of the writer lock, and the next run would find the file
+    held: dbt is stopped (interrupted, then killed) before the error goes on."""
+    try:
+        yield
+    except BaseException:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=DBT_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        raise
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -35,7 +62,8 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     os.environ["CFA_BUILD_DATABASE"] = str(paths.build_database)
     with warehouse_writer(context, paths):
         invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-        yield from invocation.stream()
+        with dbt_stopped_on_error(invocation.process):
+            yield from invocation.stream()
         if not invocation.is_successful():
             # Name the rows behind each failed test, where the officer can find them, before failing.
             failures = record_build_failures(paths.build_database, invocation.target_path, context.run.run_id)
