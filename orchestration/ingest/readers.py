@@ -9,6 +9,7 @@ load log can name it.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -368,8 +369,9 @@ def _read_csv_with_duckdb(
     blank = " AND ".join(f"{_trimmed(f'c{index}')} IS NULL" for index in range(width))
     connection = duckdb.connect()
     try:
-        with tempfile.NamedTemporaryFile("wb", suffix=".csv") as handle:
-            if utf8_path is None:
+        # A copy on disk only for text that is not the file as delivered (decoded from another encoding).
+        with contextlib.nullcontext() if utf8_path else tempfile.NamedTemporaryFile("wb", suffix=".csv") as handle:
+            if handle is not None:
                 handle.write(data)
                 handle.flush()
             # Rows come back in the file's order (DuckDB preserves insertion order), so a row's
