@@ -192,6 +192,49 @@ def test_a_quality_gate_reads_its_batch_in_frames_of_whole_councils(hub_run):
 
 
 @ON_THE_HUB_RUN
+def test_a_quality_gate_validates_again_only_the_councils_whose_rows_changed(hub_run, tmp_path):
+    """A council's rows identical to rows that passed the same suite are not validated again (a
+    night that brings one council's month validates that council's): the hub's run passed all
+    four councils, one council's altered row is validated and fails, and a failure records no pass."""
+    from orchestration.quality.mart_gates import EXPECTATIONS_DIR, PASSED_LEDGER, batch_frame, run_mart_gates
+    from orchestration.warehouse_db import connect_build_database
+
+    folder = tmp_path / "warehouse"
+    shutil.copytree(hub_run.paths.warehouse.parent, folder, symlinks=True)
+    warehouse = folder / hub_run.paths.warehouse.name
+    build = folder / ".build" / warehouse.name
+    mart = "mart_equality_grades_year_to_date"
+
+    def equality_gate(run_id: str):
+        results, _ = run_mart_gates(build, warehouse, run_id)
+        return {result.mart: result for result in results}[mart], results
+
+    gate, results = equality_gate("unchanged")
+    assert all(result.passed for result in results)
+    assert all(result.rows_validated == 0 for result in results)
+    assert gate.rows > 0 and gate.councils_unchanged == 4
+
+    with duckdb.connect(str(build)) as connection:
+        connection.execute(
+            f"UPDATE marts.{mart} SET audit_count = audit_count + 1"
+            f" WHERE rowid = (SELECT min(rowid) FROM marts.{mart} WHERE la_code = '886' AND audit_count > 0)"
+        )
+    with connect_build_database(build, read_only=True) as connection:
+        batch = batch_frame(connection, (EXPECTATIONS_DIR / f"marts__{mart}.sql").read_text(encoding="utf-8"))
+    rows_886 = int((batch["la_code"] == "886").sum())
+    for run_id in ("altered", "altered again"):
+        gate, results = equality_gate(run_id)
+        assert not gate.passed and "audit_count" in str(gate.failures[0])
+        assert (gate.rows_validated, gate.councils_unchanged) == (rows_886, 3)
+        assert all(result.passed and result.rows_validated == 0 for result in results if result.mart != mart)
+
+    # An unreadable record of passes: every council's rows are validated.
+    (build.parent / PASSED_LEDGER).write_text("{not json", encoding="utf-8")
+    gate, _ = equality_gate("no record")
+    assert not gate.passed and (gate.rows_validated, gate.councils_unchanged) == (gate.rows, 0)
+
+
+@ON_THE_HUB_RUN
 def test_the_door_rejects_another_councils_row_and_names_every_file_it_will_not_read(hub_run):
     rejections = hub_run.build(
         "SELECT file_name, row_number, field, value, reason FROM ops.rejected_rows ORDER BY file_name, row_number"

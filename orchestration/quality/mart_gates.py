@@ -12,10 +12,20 @@ so the suites do not restate the contract.
 
 Every run writes GX Data Docs (HTML) into a folder of its own beside the warehouse,
 `data_docs/<run id>/index.html`; the newest KEEP_DATA_DOCS runs' folders are kept.
+
+A council's rows are validated again only when they differ from rows that already passed the
+same suite. Every expectation is about one row or a key that includes la_code, so a council's
+outcome depends on its own rows alone: the gates fingerprint each council's rows of each batch
+(`council_fingerprints`) and keep, beside the build database, the fingerprints of the councils
+of every batch that passed (PASSED_LEDGER). A night that brings one council's month validates
+that council's rows (and, in the national benchmark marts, every council's, as their national
+figures move); a change to a suite, its batch query, the contract's parameters or Great
+Expectations itself validates every council again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -42,6 +52,12 @@ FETCH_VECTORS = 16  # DuckDB hands the ordered batch over 16 x 2,048 rows at a t
 # The batches' joins and sort spill to disk beyond this, as the contract checks' do: a national
 # equality batch unbounded took 1.5 GB of the build's memory, bounded 1.2 GB, for 3 s more.
 GATES_MEMORY_LIMIT = "512MB"
+PASSED_LEDGER = "quality_gates_passed.json"
+NO_COUNCIL = ""  # rows with no la_code (the facts have a row the mart lacks) are validated every time
+ROW_HASH = "_row_hash"
+# Shares and averages are summed in parallel, so their last bits can differ from run to run:
+# a row's hash takes them at this many decimal places.
+HASHED_DECIMALS = 9
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,9 @@ class GateResult:
     expectations: int
     seconds: float
     failures: list[FailedExpectation] = field(default_factory=list)
+    rows_validated: int | None = None
+    """Rows GX ran on this time; the rest are councils' rows identical to rows that passed before."""
+    councils_unchanged: int = 0
 
     @property
     def passed(self) -> bool:
@@ -143,13 +162,21 @@ def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int
     validated a slice at a time rather than held, and copied by GX, all at once (each slice is a
     validation of its own in Data Docs). The batch runs once, ordered by council, and is read a
     chunk at a time; rows with no la_code (where the facts have a row the mart lacks) go with
-    the first council. PostgreSQL's build gives one frame."""
+    the first council. Each row comes with its hash (ROW_HASH, for `council_fingerprints`).
+    PostgreSQL's build gives one frame, without row hashes."""
     import pandas as pd
 
     if connection.dialect != DUCKDB:
         yield batch_frame(connection, batch_sql)
         return
-    result = connection.raw.execute(f"SELECT * FROM ({batch_sql_for(connection, batch_sql)}) AS batch ORDER BY la_code NULLS FIRST")
+    query = batch_sql_for(connection, batch_sql)
+    columns = connection.raw.execute(f"DESCRIBE SELECT * FROM ({query}) AS batch").fetchall()
+    hashed = ", ".join(
+        f"round({_quoted(name)}, {HASHED_DECIMALS})" if kind in ("DOUBLE", "FLOAT") else _quoted(name) for name, kind, *_ in columns
+    )
+    result = connection.raw.execute(
+        f"SELECT *, hash({hashed}) AS {ROW_HASH} FROM ({query}) AS batch ORDER BY la_code NULLS FIRST"
+    )
     pending = result.fetch_df_chunk(FETCH_VECTORS)
     ended, frames = False, 0
     while not ended:
@@ -165,6 +192,10 @@ def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int
             pending, frames = pending.iloc[cut:].reset_index(drop=True), frames + 1
     if not frames:
         yield _comparable(pending)  # an empty batch: its suite still runs, and shows in Data Docs
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _council_cut(la_codes, most_rows: int, ended: bool) -> int | None:
@@ -185,6 +216,51 @@ def _council_cut(la_codes, most_rows: int, ended: bool) -> int | None:
     if len(beyond):
         return int(beyond[0])
     return len(keys) if ended else None
+
+
+def council_fingerprints(frame) -> dict[str, str]:
+    """Each council's rows of a batch frame as one fingerprint: their count and the wrapping sum
+    of their rows' hashes (ROW_HASH, made by DuckDB), so it depends on the rows alone, not on
+    their order or the frames they came in. A frame without row hashes (PostgreSQL's) gives none:
+    all its rows are validated."""
+    import numpy as np
+
+    if not len(frame) or ROW_HASH not in frame:
+        return {}
+    councils = frame["la_code"].fillna(NO_COUNCIL).astype(str).to_numpy()
+    hashes = frame[ROW_HASH].to_numpy(dtype=np.uint64)
+    order = np.argsort(councils, kind="stable")
+    councils, hashes = councils[order], hashes[order]
+    starts = np.flatnonzero(np.r_[True, councils[1:] != councils[:-1]])
+    sums = np.add.reduceat(hashes, starts)
+    counts = np.diff(np.r_[starts, len(councils)])
+    return {str(councils[start]): f"{count}:{int(total):016x}" for start, count, total in zip(starts, counts, sums)}
+
+
+def suite_version(suite_path: Path, batch_sql: str, parameters: dict) -> str:
+    """What a council's passing depends on besides its rows: the suite, its batch query, the
+    contract's parameters and the versions of Great Expectations and of DuckDB's hash."""
+    import duckdb
+    import great_expectations as gx
+
+    digest = hashlib.sha256()
+    for part in (suite_path.read_text(encoding="utf-8"), batch_sql, json.dumps(parameters, sort_keys=True), gx.__version__, duckdb.__version__):
+        digest.update(part.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def _read_ledger(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: every council is validated
+
+
+def _write_ledger(path: Path, ledger: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(ledger, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(partial, path)
 
 
 def data_docs_root(warehouse: Path) -> Path:
@@ -219,9 +295,13 @@ class _Gates:
         self.source = self.context.data_sources.add_pandas("marts")
         self.docs_folder = docs_folder
 
-    def validate(self, suite_path: Path, frames, parameters: dict) -> tuple[int, list[FailedExpectation]]:
-        """Run the suite on each frame of the batch; return the rows validated and the failed
-        expectations, each counted over every frame with the first frames' examples."""
+    def validate(
+        self, suite_path: Path, frames, parameters: dict, passed: dict[str, str]
+    ) -> tuple[int, int, list[FailedExpectation], dict[str, str]]:
+        """Run the suite on each frame of the batch, leaving out the councils whose rows are
+        those that passed it before (`passed`, by council); return the batch's rows, the rows
+        validated, the failed expectations (each counted over every frame, with the first
+        frames' examples) and every council's fingerprint."""
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         gx = self.gx
@@ -236,9 +316,19 @@ class _Gates:
             gx.ValidationDefinition(name=document["name"], data=batch_definition, suite=suite)
         )
         failures: dict[tuple[str, str, str], FailedExpectation] = {}
-        rows = 0
+        fingerprints: dict[str, str] = {}
+        rows = validated = 0
         for frame in frames:
             rows += len(frame)
+            frame_prints = council_fingerprints(frame)
+            fingerprints.update(frame_prints)
+            frame = frame.drop(columns=[ROW_HASH], errors="ignore")
+            changed = [council for council, fingerprint in frame_prints.items() if council == NO_COUNCIL or passed.get(council) != fingerprint]
+            if len(changed) < len(frame_prints):
+                frame = frame[frame["la_code"].fillna(NO_COUNCIL).isin(changed)].reset_index(drop=True)
+                if not len(frame):
+                    continue
+            validated += len(frame)
             result = validation.run(
                 batch_parameters={"dataframe": frame},
                 expectation_parameters=parameters,
@@ -250,7 +340,7 @@ class _Gates:
                     failure = self._failure(document["name"], outcome)
                     key = (failure.expectation, failure.column, failure.reason)
                     failures[key] = failure if key not in failures else _merged(failures[key], failure)
-        return rows, list(failures.values())
+        return rows, validated, list(failures.values()), fingerprints
 
     @staticmethod
     def _failure(suite_name: str, outcome) -> FailedExpectation:
@@ -291,6 +381,8 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
     docs_folder.mkdir(parents=True)
     gates = _Gates(docs_folder)
     parameters = expectation_parameters(load_contract())
+    ledger_path = Path(build_database).parent / PASSED_LEDGER
+    ledger = _read_ledger(ledger_path)
     results = []
     with connect_build_database(build_database, read_only=True) as connection:
         if connection.dialect == DUCKDB:
@@ -300,15 +392,29 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
             mart = suite_path.stem.removeprefix(SUITE_PREFIX)
             document = json.loads(suite_path.read_text(encoding="utf-8"))
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
+            version = suite_version(suite_path, batch_sql, parameters)
+            recorded = ledger.get(mart) or {}
+            passed = recorded.get("councils", {}) if recorded.get("suite") == version else {}
             try:
-                rows, failures = gates.validate(suite_path, batch_frames(connection, batch_sql, FRAME_ROWS), parameters)
+                rows, validated, failures, fingerprints = gates.validate(
+                    suite_path, batch_frames(connection, batch_sql, FRAME_ROWS), parameters, passed
+                )
             except database_errors() as error:
                 failure = FailedExpectation(suite_path.stem, "batch query", mart, f"the batch could not be read: {error}")
                 results.append(GateResult(mart, suite_path.stem, 0, len(document["expectations"]), 0.0, [failure]))
                 continue
+            fingerprints.pop(NO_COUNCIL, None)
+            # A failed batch leaves what passed before as it was: those rows did pass.
+            if not failures:
+                ledger[mart] = {"suite": version, "councils": fingerprints}
+            unchanged = sum(1 for council, fingerprint in fingerprints.items() if passed.get(council) == fingerprint)
             results.append(
-                GateResult(mart, suite_path.stem, rows, len(document["expectations"]), time.perf_counter() - started, failures)
+                GateResult(
+                    mart, suite_path.stem, rows, len(document["expectations"]), time.perf_counter() - started, failures,
+                    rows_validated=validated, councils_unchanged=unchanged,
+                )
             )
+    _write_ledger(ledger_path, ledger)
     index = gates.build_docs()
     _prune(root, KEEP_DATA_DOCS)
     return results, index
