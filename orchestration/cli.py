@@ -129,10 +129,11 @@ def _execute_nightly_job(
     paths, instance, run_id: str, trigger: str, log_level: str, wait_seconds: float, tags: dict[str, str] | None = None
 ) -> int:
     """The nightly job in this process, under the guard the caller holds; exit status."""
-    from orchestration.defs.resources import WAREHOUSE_POOL
+    from orchestration.defs.resources import WAREHOUSE_POOL, prepare_if_changed
     from orchestration.ops.recovery import process_tags, wait_for_pool
 
     wait_for_pool(instance, WAREHOUSE_POOL, run_id, wait_seconds, print)
+    prepare_if_changed()
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(JOB_NAME)

@@ -137,3 +137,35 @@ def test_each_raw_asset_has_a_blocking_great_expectations_check(defs):
 def test_the_nightly_job_runs_its_steps_in_one_process_however_it_is_launched(defs):
     job = defs.resolve_job_def("nightly_warehouse")
     assert job.executor_def.name == dg.in_process_executor.name
+
+
+def test_a_dbt_project_changed_since_it_was_parsed_is_found_before_its_manifest_is_loaded(tmp_path):
+    """Dagster builds the dbt assets from the manifest, and a build with one older than the
+    models fails: `cfa run` parses the project again when any of its files is newer (a `git
+    pull` without `make prepare`), and not otherwise."""
+    import os
+
+    from orchestration.defs.resources import changed_since_parsed
+
+    project, seeds = tmp_path.resolve() / "dbt_project", tmp_path.resolve() / "seeds"
+    (project / "models" / "marts").mkdir(parents=True)
+    (project / "macros").mkdir()
+    seeds.mkdir()
+    model, macro, seed = project / "models" / "marts" / "fct_x.sql", project / "macros" / "m.sql", seeds / "grades.csv"
+    settings = project / "dbt_project.yml"
+    for path in (model, macro, seed, settings):
+        path.write_text("x")
+    (project / "logs").mkdir()
+    (project / "logs" / "dbt.log").write_text("not a source")
+    manifest = project / "target" / "manifest.json"
+    assert sorted(changed_since_parsed(project, manifest)) == sorted([model, macro, seed, settings])  # never parsed
+
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    parsed_at = manifest.stat().st_mtime
+    for path in (model, macro, seed, settings, project / "logs" / "dbt.log"):
+        os.utime(path, (parsed_at - 60, parsed_at - 60))
+    assert changed_since_parsed(project, manifest) == []
+    os.utime(seed, (parsed_at + 60, parsed_at + 60))
+    os.utime(model, (parsed_at + 30, parsed_at + 30))
+    assert sorted(changed_since_parsed(project, manifest)) == sorted([model, seed])

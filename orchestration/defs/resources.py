@@ -21,6 +21,30 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 # `dagster dev` parses the project on start; elsewhere the Makefile and tests prepare it first.
 dbt_project.prepare_if_dev()
 
+# What the manifest is parsed from (as the Makefile's manifest rule lists it).
+DBT_SOURCES = ("models", "macros", "tests", "dbt_project.yml", "../seeds")
+
+
+def changed_since_parsed(project_dir: Path, manifest: Path) -> list[Path]:
+    """The dbt project's files newer than its manifest (all of them when there is none): the
+    manifest Dagster builds its dbt assets from is out of date, and a build with it fails."""
+    sources = [(project_dir / source).resolve() for source in DBT_SOURCES]
+    files = [path for source in sources for path in ([source] if source.is_file() else source.rglob("*")) if path.is_file()]
+    if not manifest.is_file():
+        return files
+    parsed_at = manifest.stat().st_mtime
+    return [path for path in files if path.stat().st_mtime > parsed_at]
+
+
+def prepare_if_changed(log=print) -> None:
+    """Parse the dbt project again if it changed since its manifest was written (a `git pull`
+    without `make prepare`), before the definitions are loaded from it."""
+    changed = changed_since_parsed(Path(dbt_project.project_dir), Path(dbt_project.manifest_path))
+    if changed:
+        newest = max(changed, key=lambda path: path.stat().st_mtime)
+        log(f"The dbt project changed since it was parsed ({newest.relative_to(Path(dbt_project.project_dir).resolve().parent)}, {len(changed)} file(s)): parsing it again.")
+        dbt_project.preparer.prepare(dbt_project)
+
 
 class WarehouseResource(dg.ConfigurableResource):
     """Where the landing folder and the warehouse are: config, else CFA_LANDING_DIR and
