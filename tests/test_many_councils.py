@@ -234,6 +234,38 @@ def test_a_quality_gate_validates_again_only_the_councils_whose_rows_changed(hub
     assert not gate.passed and (gate.rows_validated, gate.councils_unchanged) == (gate.rows, 0)
 
 
+def test_councils_are_left_out_of_a_gate_only_where_each_is_decided_by_its_own_rows():
+    """Skipping a council whose rows passed before is sound only for expectations decided row by
+    row or by a key with la_code, and only while what decides them is the same: a suite with any
+    other expectation validates every council, and a renamed or retyped column is a new version."""
+    import copy
+    import json
+
+    from orchestration.quality.mart_gates import decided_council_by_council, suite_paths, suite_version
+
+    documents = {path: json.loads(path.read_text(encoding="utf-8")) for path in suite_paths()}
+    assert all(decided_council_by_council(document) for document in documents.values())
+
+    path, document = next((path, document) for path, document in documents.items() if "equality" in path.name)
+    unique = next(e for e in document["expectations"] if e["type"] == "expect_compound_columns_to_be_unique")
+    for change in (
+        lambda suite: suite["expectations"][0]["kwargs"].update(mostly=0.95),
+        lambda suite: suite["expectations"].append({"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}),
+        lambda suite: next(e for e in suite["expectations"] if e == unique)["kwargs"].update(
+            column_list=[column for column in unique["kwargs"]["column_list"] if column != "la_code"]),
+    ):
+        changed = copy.deepcopy(document)
+        change(changed)
+        assert not decided_council_by_council(changed)
+
+    columns = [("la_code", "VARCHAR"), ("audit_count", "BIGINT")]
+    versions = {
+        suite_version(path, "select 1", described, {"grades": ["1 Outstanding"]})
+        for described in (columns, [("la_code", "VARCHAR"), ("audits", "BIGINT")], [("la_code", "VARCHAR"), ("audit_count", "DOUBLE")])
+    }
+    assert len(versions) == 3
+
+
 @ON_THE_HUB_RUN
 def test_the_door_rejects_another_councils_row_and_names_every_file_it_will_not_read(hub_run):
     rejections = hub_run.build(

@@ -14,13 +14,15 @@ Every run writes GX Data Docs (HTML) into a folder of its own beside the warehou
 `data_docs/<run id>/index.html`; the newest KEEP_DATA_DOCS runs' folders are kept.
 
 A council's rows are validated again only when they differ from rows that already passed the
-same suite. Every expectation is about one row or a key that includes la_code, so a council's
-outcome depends on its own rows alone: the gates fingerprint each council's rows of each batch
-(`council_fingerprints`) and keep, beside the build database, the fingerprints of the councils
-of every batch that passed (PASSED_LEDGER). A night that brings one council's month validates
-that council's rows (and, in the national benchmark marts, every council's, as their national
-figures move); a change to a suite, its batch query, the contract's parameters or Great
-Expectations itself validates every council again.
+same suite. Where every expectation of a suite is about one row or a key that includes la_code
+(`decided_council_by_council`), a council's outcome depends on its own rows alone: the gates
+fingerprint each council's rows of each batch (`council_fingerprints`) and keep, beside the
+build database, the fingerprints of the councils of every batch that passed (PASSED_LEDGER). A
+night that brings one council's month validates that council's rows (and, in the national
+benchmark marts, every council whose national figures moved); a change to a suite, its batch
+query or the columns and types it returns, the contract's parameters, this module, or the
+versions of Great Expectations, pandas, numpy or DuckDB validates every council again. A run's
+Data Docs show the validations it ran: on a quiet night, few or none.
 """
 
 from __future__ import annotations
@@ -55,9 +57,19 @@ GATES_MEMORY_LIMIT = "512MB"
 PASSED_LEDGER = "quality_gates_passed.json"
 NO_COUNCIL = ""  # rows with no la_code (the facts have a row the mart lacks) are validated every time
 ROW_HASH = "_row_hash"
-# Shares and averages are summed in parallel, so their last bits can differ from run to run:
-# a row's hash takes them at this many decimal places.
-HASHED_DECIMALS = 9
+# Shares and averages are summed in parallel, so their last bits (about 1e-15) can differ from
+# run to run: a row's hash takes them at this many decimal places, finer than any bound a suite
+# sets (the share totals' is 1e-9).
+HASHED_DECIMALS = 12
+# The expectations whose outcome for a row depends on that row alone (without `mostly`); with
+# compound uniqueness over keys that include la_code, a council's outcome is its own rows'.
+ROW_BY_ROW_EXPECTATIONS = {
+    "expect_column_pair_values_to_be_equal",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_be_null",
+}
 
 
 @dataclass(frozen=True)
@@ -156,7 +168,15 @@ def _comparable(frame):
     return frame
 
 
-def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int):
+def batch_columns(connection: WarehouseConnection, batch_sql: str) -> list[tuple[str, str]]:
+    """The batch's columns and their types, as DuckDB plans it (nothing is run); none on PostgreSQL."""
+    if connection.dialect != DUCKDB:
+        return []
+    described = connection.raw.execute(f"DESCRIBE SELECT * FROM ({batch_sql_for(connection, batch_sql)}) AS batch").fetchall()
+    return [(name, kind) for name, kind, *_ in described]
+
+
+def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int, columns: list[tuple[str, str]] | None = None):
     """The batch in frames of whole councils, each of about `most_rows` rows (a council's rows
     are never split: every uniqueness a suite checks includes la_code), so a national batch is
     validated a slice at a time rather than held, and copied by GX, all at once (each slice is a
@@ -170,9 +190,9 @@ def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int
         yield batch_frame(connection, batch_sql)
         return
     query = batch_sql_for(connection, batch_sql)
-    columns = connection.raw.execute(f"DESCRIBE SELECT * FROM ({query}) AS batch").fetchall()
     hashed = ", ".join(
-        f"round({_quoted(name)}, {HASHED_DECIMALS})" if kind in ("DOUBLE", "FLOAT") else _quoted(name) for name, kind, *_ in columns
+        f"round({_quoted(name)}, {HASHED_DECIMALS})" if kind in ("DOUBLE", "FLOAT") else _quoted(name)
+        for name, kind in (columns if columns is not None else batch_columns(connection, batch_sql))
     )
     result = connection.raw.execute(
         f"SELECT *, hash({hashed}) AS {ROW_HASH} FROM ({query}) AS batch ORDER BY la_code NULLS FIRST"
@@ -237,23 +257,53 @@ def council_fingerprints(frame) -> dict[str, str]:
     return {str(councils[start]): f"{count}:{int(total):016x}" for start, count, total in zip(starts, counts, sums)}
 
 
-def suite_version(suite_path: Path, batch_sql: str, parameters: dict) -> str:
-    """What a council's passing depends on besides its rows: the suite, its batch query, the
-    contract's parameters and the versions of Great Expectations and of DuckDB's hash."""
+def suite_version(suite_path: Path, batch_sql: str, columns: list[tuple[str, str]], parameters: dict) -> str:
+    """What a council's passing depends on besides its rows' values: the suite, its batch query
+    and the names and types of the columns it returns (DuckDB's hash sees neither), the
+    contract's parameters, this module, and the versions of what validates and hashes."""
     import duckdb
     import great_expectations as gx
+    import numpy as np
+    import pandas as pd
 
     digest = hashlib.sha256()
-    for part in (suite_path.read_text(encoding="utf-8"), batch_sql, json.dumps(parameters, sort_keys=True), gx.__version__, duckdb.__version__):
+    for part in (
+        suite_path.read_text(encoding="utf-8"), batch_sql, json.dumps(columns), json.dumps(parameters, sort_keys=True),
+        Path(__file__).read_text(encoding="utf-8"), gx.__version__, pd.__version__, np.__version__, duckdb.__version__,
+    ):
         digest.update(part.encode("utf-8") + b"\0")
     return digest.hexdigest()
 
 
+def decided_council_by_council(document: dict) -> bool:
+    """Whether every expectation of the suite decides each council by its own rows: row by row,
+    or uniqueness over keys that include la_code. Any other (an aggregate, `mostly`) keeps its
+    suite validating every council every time."""
+    for expectation in document["expectations"]:
+        kwargs = expectation.get("kwargs", {})
+        if kwargs.get("mostly", 1) != 1:
+            return False
+        kind = expectation["type"]
+        unique_by_council = kind == "expect_compound_columns_to_be_unique" and "la_code" in kwargs.get("column_list", [])
+        if kind not in ROW_BY_ROW_EXPECTATIONS and not unique_by_council:
+            return False
+    return True
+
+
 def _read_ledger(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        ledger = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}  # none yet, or unreadable: every council is validated
+    return ledger if isinstance(ledger, dict) else {}
+
+
+def _passed_before(ledger: dict, mart: str, version: str) -> dict[str, str]:
+    """The fingerprints of the councils whose rows passed this version of the mart's suite."""
+    recorded = ledger.get(mart)
+    if not isinstance(recorded, dict) or recorded.get("suite") != version or not isinstance(recorded.get("councils"), dict):
+        return {}
+    return recorded["councils"]
 
 
 def _write_ledger(path: Path, ledger: dict) -> None:
@@ -300,8 +350,8 @@ class _Gates:
     ) -> tuple[int, int, list[FailedExpectation], dict[str, str]]:
         """Run the suite on each frame of the batch, leaving out the councils whose rows are
         those that passed it before (`passed`, by council); return the batch's rows, the rows
-        validated, the failed expectations (each counted over every frame, with the first
-        frames' examples) and every council's fingerprint."""
+        validated, the failed expectations (each counted over the rows validated, with the
+        first frames' examples) and every council's fingerprint."""
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         gx = self.gx
@@ -325,7 +375,7 @@ class _Gates:
             frame = frame.drop(columns=[ROW_HASH], errors="ignore")
             changed = [council for council, fingerprint in frame_prints.items() if council == NO_COUNCIL or passed.get(council) != fingerprint]
             if len(changed) < len(frame_prints):
-                frame = frame[frame["la_code"].fillna(NO_COUNCIL).isin(changed)].reset_index(drop=True)
+                frame = frame[frame["la_code"].fillna(NO_COUNCIL).astype(str).isin(changed)].reset_index(drop=True)
                 if not len(frame):
                     continue
             validated += len(frame)
@@ -392,12 +442,12 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
             mart = suite_path.stem.removeprefix(SUITE_PREFIX)
             document = json.loads(suite_path.read_text(encoding="utf-8"))
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
-            version = suite_version(suite_path, batch_sql, parameters)
-            recorded = ledger.get(mart) or {}
-            passed = recorded.get("councils", {}) if recorded.get("suite") == version else {}
             try:
+                columns = batch_columns(connection, batch_sql)
+                version = suite_version(suite_path, batch_sql, columns, parameters)
+                passed = _passed_before(ledger, mart, version) if decided_council_by_council(document) else {}
                 rows, validated, failures, fingerprints = gates.validate(
-                    suite_path, batch_frames(connection, batch_sql, FRAME_ROWS), parameters, passed
+                    suite_path, batch_frames(connection, batch_sql, FRAME_ROWS, columns), parameters, passed
                 )
             except database_errors() as error:
                 failure = FailedExpectation(suite_path.stem, "batch query", mart, f"the batch could not be read: {error}")
@@ -405,7 +455,7 @@ def run_mart_gates(build_database: Path, warehouse: Path, run_id: str) -> tuple[
                 continue
             fingerprints.pop(NO_COUNCIL, None)
             # A failed batch leaves what passed before as it was: those rows did pass.
-            if not failures:
+            if not failures and decided_council_by_council(document):
                 ledger[mart] = {"suite": version, "councils": fingerprints}
             unchanged = sum(1 for council, fingerprint in fingerprints.items() if passed.get(council) == fingerprint)
             results.append(
