@@ -206,10 +206,11 @@ def test_a_quality_gate_validates_again_only_the_councils_whose_rows_changed(hub
     mart = "mart_equality_grades_year_to_date"
 
     def equality_gate(run_id: str):
-        results, _ = run_mart_gates(build, warehouse, run_id)
+        results, _ = run_mart_gates(build, warehouse, run_id, marts=[mart, "mart_quarterly_summary"])
         return {result.mart: result for result in results}[mart], results
 
     gate, results = equality_gate("unchanged")
+    assert [result.mart for result in results] == [mart, "mart_quarterly_summary"]
     assert all(result.passed for result in results)
     assert all(result.rows_validated == 0 for result in results)
     assert gate.rows > 0 and gate.councils_unchanged == 4
