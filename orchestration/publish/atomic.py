@@ -6,9 +6,18 @@ reader ever sees half of either.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
+
+
+def write_json(path: Path, document: dict) -> None:
+    """Write `document` beside `path`, then rename it over: a reader never opens half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(partial, path)
 
 
 def replace_file(staged: Path, target: Path) -> None:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from orchestration.contract import Contract, load_contract
 from orchestration.contract_outputs import child_characteristics
+from orchestration.publish.atomic import write_json
 from orchestration.publish.postgres import MARTS_BUILD
 from orchestration.settings import EXPECTATIONS_DIR
 from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors
@@ -306,13 +307,6 @@ def _passed_before(ledger: dict, mart: str, version: str) -> dict[str, str]:
     return recorded["councils"]
 
 
-def _write_ledger(path: Path, ledger: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(ledger, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(partial, path)
-
-
 def data_docs_root(warehouse: Path) -> Path:
     return warehouse.parent / "data_docs"
 
@@ -441,16 +435,17 @@ def run_mart_gates(
         if connection.dialect == DUCKDB:
             connection.execute(f"SET memory_limit = '{GATES_MEMORY_LIMIT}'")
         for suite_path in suite_paths():
-            if marts is not None and suite_path.stem.removeprefix(SUITE_PREFIX) not in marts:
+            mart = suite_path.stem.removeprefix(SUITE_PREFIX)
+            if marts is not None and mart not in marts:
                 continue
             started = time.perf_counter()
-            mart = suite_path.stem.removeprefix(SUITE_PREFIX)
             document = json.loads(suite_path.read_text(encoding="utf-8"))
+            skippable = decided_council_by_council(document)
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
             try:
                 columns = batch_columns(connection, batch_sql)
                 version = suite_version(suite_path, batch_sql, columns, parameters)
-                passed = _passed_before(ledger, mart, version) if decided_council_by_council(document) else {}
+                passed = _passed_before(ledger, mart, version) if skippable else {}
                 rows, validated, failures, fingerprints = gates.validate(
                     suite_path, batch_frames(connection, batch_sql, FRAME_ROWS, columns), parameters, passed
                 )
@@ -460,7 +455,7 @@ def run_mart_gates(
                 continue
             fingerprints.pop(NO_COUNCIL, None)
             # A failed batch leaves what passed before as it was: those rows did pass.
-            if not failures and decided_council_by_council(document):
+            if not failures and skippable:
                 ledger[mart] = {"suite": version, "councils": fingerprints}
             unchanged = sum(1 for council, fingerprint in fingerprints.items() if passed.get(council) == fingerprint)
             results.append(
@@ -469,7 +464,7 @@ def run_mart_gates(
                     rows_validated=validated, councils_unchanged=unchanged,
                 )
             )
-    _write_ledger(ledger_path, ledger)
+    write_json(ledger_path, ledger)
     index = gates.build_docs()
     _prune(root, KEEP_DATA_DOCS)
     return results, index

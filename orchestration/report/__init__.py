@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.publish.atomic import write_json
 from orchestration.report.figures import ReportUnavailable, check_period, gather_figures, latest_quarters, open_marts
 
 FORMATS = ("html", "pdf")
@@ -98,15 +99,9 @@ def write_latest_reports(warehouse: Path, directory: Path | None = None) -> Late
                 continue
             _render(figures, out)
             ledger[out.name] = fingerprint
-            _write_json(ledger_path, ledger)
+            write_json(ledger_path, ledger)
             result.written.append(out)
     return result
-
-
-def _write_json(path: Path, document: dict) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(partial, path)
 
 
 __all__ = ["FORMATS", "LatestReports", "ReportUnavailable", "default_report_path", "write_latest_reports", "write_report"]
