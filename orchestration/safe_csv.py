@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse_db import quoted_identifier
+
 BOM = b"\xef\xbb\xbf"
 # Characters a spreadsheet may read as the start of a formula, the full-width forms included.
 FORMULA_STARTS = "=+-@\uff1d\uff0b\uff0d\uff20"
@@ -57,14 +59,10 @@ def neutralise(text: str) -> str:
     return TEXT_PREFIX + text if would_run_as_formula(text) else text
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def neutralised_sql(column: str) -> str:
     """A SQL expression for a column written as text, neutralised as `neutralise` does."""
-    text = f"CAST({_identifier(column)} AS VARCHAR)"
-    return f"CASE WHEN regexp_matches({text}, '{SQL_RULE}') THEN '{TEXT_PREFIX * 2}' || {text} ELSE {text} END AS {_identifier(column)}"
+    text = f"CAST({quoted_identifier(column)} AS VARCHAR)"
+    return f"CASE WHEN regexp_matches({text}, '{SQL_RULE}') THEN '{TEXT_PREFIX * 2}' || {text} ELSE {text} END AS {quoted_identifier(column)}"
 
 
 # Types written as values: they cannot start a formula (a negative number is a number).
@@ -113,7 +111,7 @@ def write_relation(relation, path: Path) -> None:
             write_relation(scratch.from_df(frame), path)
         return
     columns = [
-        _identifier(name) if _VALUE_TYPES.match(str(kind)) else neutralised_sql(name)
+        quoted_identifier(name) if _VALUE_TYPES.match(str(kind)) else neutralised_sql(name)
         for name, kind in zip(relation.columns, relation.types)
     ]
     unmarked = path.with_name(f".{path.name}.writing")

@@ -42,6 +42,11 @@ class TargetInvalid(Refusal):
     pass
 
 
+def quoted_identifier(name: str) -> str:
+    """A table's or column's name as SQL quotes it, on DuckDB and PostgreSQL alike."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def target() -> str:
     """`duckdb` unless CFA_TARGET says `postgres`; anything else is refused, not guessed."""
     value = os.environ.get(TARGET_SETTING, "").strip() or DUCKDB

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.safe_csv import write_relation
+from orchestration.warehouse_db import quoted_identifier
 
 MANIFEST = "manifest.json"
 
@@ -36,10 +37,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(path: Path) -> str:
@@ -60,9 +57,9 @@ def write_exports(warehouse: Path, folder: Path, built_at: dt.datetime, run_id: 
         ]
         for table in tables:
             # Sorted on every column: the same build writes the same rows in the same order.
-            relation = connection.sql(f"SELECT * FROM marts.{_identifier(table)} ORDER BY ALL")
+            relation = connection.sql(f"SELECT * FROM marts.{quoted_identifier(table)} ORDER BY ALL")
             columns = [{"name": name, "type": str(kind)} for name, kind in zip(relation.columns, relation.types)]
-            rows = connection.execute(f"SELECT count(*) FROM marts.{_identifier(table)}").fetchall()[0][0]
+            rows = connection.execute(f"SELECT count(*) FROM marts.{quoted_identifier(table)}").fetchall()[0][0]
             parquet = folder / "parquet" / f"{table}.parquet"
             relation.write_parquet(str(parquet), compression="zstd")
             csv_file = folder / "csv" / f"{table}.csv"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestration.ops.refusals import Refusal
-from orchestration.warehouse_db import WarehouseConnection
+from orchestration.warehouse_db import WarehouseConnection, quoted_identifier
 
 
 MARTS, MARTS_BUILD, MARTS_PREVIOUS = "marts", "marts_build", "marts_previous"
@@ -84,17 +84,13 @@ def confirm_analyst_access(connection: WarehouseConnection, role: str) -> Analys
     return access
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def publish_marts(connection: WarehouseConnection, role: str) -> AnalystAccess:
     """Swap the build's marts in for the analysts' in one transaction; refuse, changing nothing,
     if the analysts' role would then read anything but every mart."""
     schemas = {name for (name,) in connection.execute("SELECT nspname FROM pg_namespace").fetchall()}
     if MARTS_BUILD not in schemas:
         raise NothingToPublish(f"nothing to publish: schema {MARTS_BUILD} does not exist (the dbt build made no marts)")
-    analysts = _identifier(role)
+    analysts = quoted_identifier(role)
     with connection.transaction():
         connection.execute(f"DROP SCHEMA IF EXISTS {MARTS_PREVIOUS} CASCADE")
         if MARTS in schemas:

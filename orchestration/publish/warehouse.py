@@ -35,6 +35,7 @@ from orchestration.publish.ops_tables import (
     PUBLISHED_OPS_TABLES,
 )
 from orchestration.settings import WarehousePaths
+from orchestration.warehouse_db import quoted_identifier
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
 
@@ -49,10 +50,6 @@ class Published:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str, bool, str | None]]:
@@ -80,11 +77,11 @@ def _copy_table(
     if column_comments is not None:
         columns = [column for column in columns if column[0] in column_comments]
     definitions = ", ".join(
-        f"{_identifier(name)} {kind}{'' if nullable else ' NOT NULL'}" for name, kind, nullable, _ in columns
+        f"{quoted_identifier(name)} {kind}{'' if nullable else ' NOT NULL'}" for name, kind, nullable, _ in columns
     )
-    target = f"{_identifier(schema)}.{_identifier(table)}"
+    target = f"{quoted_identifier(schema)}.{quoted_identifier(table)}"
     connection.execute(f"CREATE TABLE {target} ({definitions})")
-    listed = ", ".join(_identifier(name) for name, *_ in columns)
+    listed = ", ".join(quoted_identifier(name) for name, *_ in columns)
     connection.execute(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM build.{target}")
     # dbt's folded YAML descriptions end in a newline: a BI tool shows the text alone.
     if table_comment:
@@ -92,7 +89,7 @@ def _copy_table(
     for name, _, _, comment in columns:
         comment = (column_comments or {}).get(name) or comment
         if comment:
-            connection.execute(f"COMMENT ON COLUMN {target}.{_identifier(name)} IS {_literal(comment.strip())}")
+            connection.execute(f"COMMENT ON COLUMN {target}.{quoted_identifier(name)} IS {_literal(comment.strip())}")
     return connection.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
 
 

@@ -42,7 +42,7 @@ from orchestration.contract_outputs import child_characteristics
 from orchestration.publish.atomic import write_json
 from orchestration.publish.postgres import MARTS_BUILD
 from orchestration.settings import EXPECTATIONS_DIR
-from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors
+from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors, quoted_identifier
 
 SUITE_PREFIX = "marts__"
 KEEP_DATA_DOCS = 14  # about 5 MB each: two weeks of nightly runs
@@ -192,7 +192,7 @@ def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int
         return
     query = batch_sql_for(connection, batch_sql)
     hashed = ", ".join(
-        f"round({_quoted(name)}, {HASHED_DECIMALS})" if kind in ("DOUBLE", "FLOAT") else _quoted(name)
+        f"round({quoted_identifier(name)}, {HASHED_DECIMALS})" if kind in ("DOUBLE", "FLOAT") else quoted_identifier(name)
         for name, kind in (columns if columns is not None else batch_columns(connection, batch_sql))
     )
     result = connection.raw.execute(
@@ -213,10 +213,6 @@ def batch_frames(connection: WarehouseConnection, batch_sql: str, most_rows: int
             pending, frames = pending.iloc[cut:].reset_index(drop=True), frames + 1
     if not frames:
         yield _comparable(pending)  # an empty batch: its suite still runs, and shows in Data Docs
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _council_cut(la_codes, most_rows: int, ended: bool) -> int | None:
