@@ -34,7 +34,7 @@ developments as (
 
 moderations as (
 
-    select distinct audit_id from {{ ref('fct_audit_activity') }}
+    select distinct la_code, audit_id from {{ ref('fct_audit_activity') }}
     where activity_type = 'moderation'
 
 ),
@@ -117,7 +117,8 @@ case_file_audits as (
     left join grades
         on grades.grade_code = audits.final_overall_grade_code
     left join moderations
-        on moderations.audit_id = audits.audit_id
+        on moderations.la_code = audits.la_code
+        and moderations.audit_id = audits.audit_id
     where audits.is_completed_case_file_audit
     group by periods.la_code, periods.quarter_label
 
