@@ -18,6 +18,15 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEEDS_DIR = REPO_ROOT / "seeds"
 DOCS_DIR = REPO_ROOT / "docs"
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
+# What dbt parses the project from, relative to DBT_PROJECT_DIR (the Makefile's manifest rule
+# lists the same).
+DBT_SOURCES = ("models", "macros", "tests", "dbt_project.yml", "../seeds")
+
+
+def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """Every file the dbt project is parsed from, sorted."""
+    sources = [(project_dir / source).resolve() for source in DBT_SOURCES]
+    return sorted(path for source in sources for path in ([source] if source.is_file() else source.rglob("*")) if path.is_file())
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.settings import DBT_PROJECT_DIR, WarehousePaths, warehouse_paths
+from orchestration.settings import DBT_PROJECT_DIR, WarehousePaths, dbt_project_files, warehouse_paths
 
 # Every step that writes (or copies) the DuckDB build database runs in this pool; dagster.yaml
 # limits every pool to one step at a time, across runs.
@@ -21,15 +21,10 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 # `dagster dev` parses the project on start; elsewhere the Makefile and tests prepare it first.
 dbt_project.prepare_if_dev()
 
-# What the manifest is parsed from (as the Makefile's manifest rule lists it).
-DBT_SOURCES = ("models", "macros", "tests", "dbt_project.yml", "../seeds")
-
-
 def changed_since_parsed(project_dir: Path, manifest: Path) -> list[Path]:
     """The dbt project's files newer than its manifest (all of them when there is none): the
     manifest Dagster builds its dbt assets from is out of date, and a build with it fails."""
-    sources = [(project_dir / source).resolve() for source in DBT_SOURCES]
-    files = [path for source in sources for path in ([source] if source.is_file() else source.rglob("*")) if path.is_file()]
+    files = dbt_project_files(project_dir)
     if not manifest.is_file():
         return files
     parsed_at = manifest.stat().st_mtime

@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.contract import Contract, load_contract
+from orchestration.council_build import councils_built_in_run, tables_decided_council_by_council
 from orchestration.contract_outputs import child_characteristics
 from orchestration.publish.atomic import write_json
 from orchestration.publish.postgres import MARTS_BUILD
-from orchestration.settings import EXPECTATIONS_DIR
+from orchestration.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors, quoted_identifier
 
 SUITE_PREFIX = "marts__"
@@ -58,6 +59,8 @@ GATES_MEMORY_LIMIT = "512MB"
 PASSED_LEDGER = "quality_gates_passed.json"
 NO_COUNCIL = ""  # rows with no la_code (the facts have a row the mart lacks) are validated every time
 ROW_HASH = "_row_hash"
+# Which models are decided council by council (orchestration.council_build).
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 # Shares and averages are summed in parallel, so their last bits (about 1e-15) can differ from
 # run to run: a row's hash takes them at this many decimal places, finer than any bound a suite
 # sets (the share totals' is 1e-9).
@@ -303,6 +306,28 @@ def _passed_before(ledger: dict, mart: str, version: str) -> dict[str, str]:
     return recorded["councils"]
 
 
+def _settled_since_passed(ledger: dict, mart: str, version: str, built: tuple[str, dict[str, str]]) -> tuple[set[str], dict[str, str]]:
+    """The councils whose rows of a batch are those that passed it before, known without reading
+    them: this run's dbt build found their raw rows as they were when they passed (`built`, from
+    orchestration.council_build), and the batch reads only models decided council by council.
+    Returns those councils and the fingerprints their rows passed with."""
+    build_version, built_from = built
+    recorded = ledger.get(mart)
+    if not isinstance(recorded, dict) or recorded.get("suite") != version or recorded.get("build") != build_version:
+        return set(), {}
+    passed_from, passed = recorded.get("built_from"), recorded.get("councils")
+    if not isinstance(passed_from, dict) or not isinstance(passed, dict):
+        return set(), {}
+    settled = {council for council, fingerprint in built_from.items() if passed_from.get(council) == fingerprint}
+    return settled, {council: passed[council] for council in settled if council in passed}
+
+
+def for_councils(batch_sql: str, councils: list[str]) -> str:
+    """The batch's rows of these councils, and its rows that name no council."""
+    listed = ", ".join("'" + council.replace("'", "''") + "'" for council in councils) or "NULL"
+    return f"SELECT * FROM ({batch_sql}) AS gated WHERE la_code IS NULL OR la_code IN ({listed})"
+
+
 def data_docs_root(warehouse: Path) -> Path:
     return warehouse.parent / "data_docs"
 
@@ -428,8 +453,12 @@ def run_mart_gates(
     ledger = _read_ledger(ledger_path)
     results = []
     with connect_build_database(build_database, read_only=True) as connection:
+        built, decided_by_council = None, frozenset()
         if connection.dialect == DUCKDB:
             connection.execute(f"SET memory_limit = '{GATES_MEMORY_LIMIT}'")
+            built = councils_built_in_run(connection.raw, run_id)
+            if built is not None and DBT_MANIFEST.is_file():
+                decided_by_council = tables_decided_council_by_council(DBT_MANIFEST)
         for suite_path in suite_paths():
             mart = suite_path.stem.removeprefix(SUITE_PREFIX)
             if marts is not None and mart not in marts:
@@ -438,22 +467,30 @@ def run_mart_gates(
             document = json.loads(suite_path.read_text(encoding="utf-8"))
             skippable = decided_council_by_council(document)
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
+            # A batch that reads only models decided council by council is read for the councils
+            # this run's build changed; the rest passed before, with the raw rows they have now.
+            read_by_council = skippable and {f"marts.{mart}", *(f"marts.{table}" for table in re.findall(r"\bmarts\.(\w+)", batch_sql))} <= decided_by_council
             try:
                 columns = batch_columns(connection, batch_sql)
                 version = suite_version(suite_path, batch_sql, columns, parameters)
                 passed = _passed_before(ledger, mart, version) if skippable else {}
+                settled, settled_prints = _settled_since_passed(ledger, mart, version, built) if read_by_council else (set(), {})
+                read_sql = for_councils(batch_sql, sorted(set(built[1]) - settled)) if settled else batch_sql
                 rows, validated, failures, fingerprints = gates.validate(
-                    suite_path, batch_frames(connection, batch_sql, FRAME_ROWS, columns), parameters, passed
+                    suite_path, batch_frames(connection, read_sql, FRAME_ROWS, columns), parameters, passed
                 )
             except database_errors() as error:
                 failure = FailedExpectation(suite_path.stem, "batch query", mart, f"the batch could not be read: {error}")
                 results.append(GateResult(mart, suite_path.stem, 0, len(document["expectations"]), 0.0, [failure]))
                 continue
             fingerprints.pop(NO_COUNCIL, None)
+            unchanged = len(settled_prints) + sum(1 for council, fingerprint in fingerprints.items() if passed.get(council) == fingerprint)
+            fingerprints.update(settled_prints)
             # A failed batch leaves what passed before as it was: those rows did pass.
             if not failures and skippable:
                 ledger[mart] = {"suite": version, "councils": fingerprints}
-            unchanged = sum(1 for council, fingerprint in fingerprints.items() if passed.get(council) == fingerprint)
+                if read_by_council:
+                    ledger[mart].update(build=built[0], built_from=built[1])
             results.append(
                 GateResult(
                     mart, suite_path.stem, rows, len(document["expectations"]), time.perf_counter() - started, failures,

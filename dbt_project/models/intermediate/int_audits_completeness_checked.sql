@@ -13,6 +13,7 @@ audits as (
 chosen as (
 
     select * from {{ ref('int_audit_final_grades_chosen') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 ),
 
@@ -20,6 +21,7 @@ final_subsection_grades as (
 
     select la_code, audit_id, count(*) as final_subsection_grade_count
     from {{ ref('int_subsection_grades_finalised') }}
+    where {{ in_councils_rebuilt('la_code') }}
     group by la_code, audit_id
 
 ),

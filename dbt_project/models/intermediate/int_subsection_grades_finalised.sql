@@ -5,6 +5,7 @@ with
 chosen as (
 
     select * from {{ ref('int_audit_final_grades_chosen') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 ),
 

@@ -5,6 +5,7 @@ with
 audits as (
 
     select * from {{ ref('int_audits_completeness_checked') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 )
 

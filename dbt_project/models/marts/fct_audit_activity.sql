@@ -21,6 +21,7 @@ activity_types as (
 chosen as (
 
     select la_code, final_activity_id from {{ ref('int_audit_final_grades_chosen') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 )
 

@@ -4,12 +4,14 @@ with
 grades as (
 
     select * from {{ ref('int_subsection_grades_finalised') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 ),
 
 audits as (
 
     select * from {{ ref('fct_audit') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 )
 

@@ -5,7 +5,7 @@ with
 counted_audits as (
 
     select * from {{ ref('fct_audit') }}
-    where is_counted
+    where is_counted and {{ in_councils_rebuilt('la_code') }}
 
 ),
 

@@ -12,3 +12,4 @@ select
 
 from {{ ref('fct_audit') }} as audits
 where audits.is_completed_case_file_audit and not audits.is_counted
+    and {{ in_councils_rebuilt('audits.la_code') }}

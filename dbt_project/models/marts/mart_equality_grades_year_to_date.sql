@@ -13,7 +13,7 @@ with
 counted_audits as (
 
     select * from {{ ref('fct_audit') }}
-    where is_counted
+    where is_counted and {{ in_councils_rebuilt('la_code') }}
 
 ),
 
@@ -70,7 +70,7 @@ audit_grades as (
 
     select audit_key, practice_area_code, grade_code
     from {{ ref('fct_subsection_grade') }}
-    where is_counted
+    where is_counted and {{ in_councils_rebuilt('la_code') }}
 
 ),
 

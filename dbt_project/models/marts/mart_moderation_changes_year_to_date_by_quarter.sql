@@ -7,7 +7,7 @@ with
 periods as (
 
     select * from {{ ref('mart_summary_year_to_date_by_quarter') }}
-    where case_file_audits_completed > 0
+    where case_file_audits_completed > 0 and {{ in_councils_rebuilt('la_code') }}
 
 ),
 
@@ -22,7 +22,7 @@ gradings as (
         final_overall_grade_code as final_grade_code
 
     from {{ ref('fct_audit') }}
-    where is_counted
+    where is_counted and {{ in_councils_rebuilt('la_code') }}
 
     union all
 
@@ -35,7 +35,7 @@ gradings as (
         grade_code as final_grade_code
 
     from {{ ref('fct_subsection_grade') }}
-    where is_counted
+    where is_counted and {{ in_councils_rebuilt('la_code') }}
 
 ),
 

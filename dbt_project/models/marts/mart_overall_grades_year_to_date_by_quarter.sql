@@ -6,14 +6,14 @@ with
 periods as (
 
     select * from {{ ref('mart_summary_year_to_date_by_quarter') }}
-    where case_file_audits_completed > 0
+    where case_file_audits_completed > 0 and {{ in_councils_rebuilt('la_code') }}
 
 ),
 
 counted_audits as (
 
     select * from {{ ref('fct_audit') }}
-    where is_counted
+    where is_counted and {{ in_councils_rebuilt('la_code') }}
 
 ),
 

@@ -5,6 +5,7 @@ with
 audits as (
 
     select * from {{ ref('fct_audit') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 ),
 
@@ -17,6 +18,7 @@ grades as (
 actions as (
 
     select * from {{ ref('fct_audit_action') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 ),
 

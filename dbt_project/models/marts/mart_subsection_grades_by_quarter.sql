@@ -5,7 +5,7 @@ with
 counted_grades as (
 
     select * from {{ ref('fct_subsection_grade') }}
-    where is_counted
+    where is_counted and {{ in_councils_rebuilt('la_code') }}
 
 ),
 

@@ -9,6 +9,7 @@ with
 audits as (
 
     select * from {{ ref('fct_audit') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 ),
 
@@ -22,20 +23,21 @@ actions as (
 
     -- A cancelled action carries no date it was cancelled on: it is left out of every count.
     select * from {{ ref('fct_audit_action') }}
-    where action_status <> 'cancelled'
+    where action_status <> 'cancelled' and {{ in_councils_rebuilt('la_code') }}
 
 ),
 
 developments as (
 
     select * from {{ ref('fct_practice_development') }}
+    where {{ in_councils_rebuilt('la_code') }}
 
 ),
 
 moderations as (
 
     select distinct la_code, audit_id from {{ ref('fct_audit_activity') }}
-    where activity_type = 'moderation'
+    where activity_type = 'moderation' and {{ in_councils_rebuilt('la_code') }}
 
 ),
 

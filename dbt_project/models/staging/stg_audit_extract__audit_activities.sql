@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('audit_extract', 'audit_activities') }}
+    where {{ in_councils_to_build('coalesce(la_code, council_folder)') }}
 
 ),
 

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.council_build import plan_council_build, record_councils_built
 from orchestration.defs.guard import warehouse_writer
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project
 from orchestration.ingest.build_failures import record_build_failures
@@ -61,10 +62,14 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     paths = warehouse.paths
     os.environ["CFA_BUILD_DATABASE"] = str(paths.build_database)
     with warehouse_writer(context, paths):
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        plan = plan_council_build(paths.build_database, dbt_project.manifest_path, whole_project=not context.is_subset)
+        context.log.info(plan.describe())
+        invocation = dbt.cli(["build", *plan.dbt_arguments], context=context, raise_on_error=False)
         with dbt_stopped_on_error(invocation.process):
             yield from invocation.stream()
-        if not invocation.is_successful():
+        if invocation.is_successful():
+            record_councils_built(paths.build_database, plan, context.run.run_id)
+        else:
             # Name the rows behind each failed test, where the officer can find them, before failing.
             failures = record_build_failures(paths.build_database, invocation.target_path, context.run.run_id)
             for line in failures:
