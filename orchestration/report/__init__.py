@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.publish.atomic import write_json
-from orchestration.report.figures import ReportUnavailable, check_period, gather_figures, latest_quarters, open_marts
+from orchestration.report.figures import ReportUnavailable, check_period, gather_figures, latest_quarters, open_marts, quarter_rows
 
 FORMATS = ("html", "pdf")
 
@@ -87,12 +87,14 @@ def write_latest_reports(warehouse: Path, directory: Path | None = None) -> Late
     version = _renderer_version()
     result = LatestReports()
     with open_marts(Path(warehouse)) as connection:
-        for la_code, quarter_label in latest_quarters(connection):
+        latest = latest_quarters(connection)
+        prefetched = quarter_rows(connection, latest)
+        for la_code, quarter_label in latest:
             out = default_report_path(warehouse, la_code, quarter_label)
             out = Path(directory) / out.name if directory else out
             ledger_path = out.parent / FINGERPRINTS
             ledger = json.loads(ledger_path.read_text(encoding="utf-8")) if ledger_path.is_file() else {}
-            figures = gather_figures(connection, la_code, quarter_label)
+            figures = gather_figures(connection, la_code, quarter_label, prefetched)
             fingerprint = hashlib.sha256(f"{version}\n{figures!r}".encode()).hexdigest()
             if out.is_file() and ledger.get(out.name) == fingerprint:
                 result.unchanged.append(out)

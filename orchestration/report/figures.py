@@ -233,52 +233,82 @@ def _why_no_report(connection: duckdb.DuckDBPyConnection, la_code: str, quarter_
     )
 
 
-def council_name(connection: duckdb.DuckDBPyConnection, la_code: str) -> str | None:
-    """The council's name in dim_local_authority; None for a code the seed lacks, or a warehouse
-    built before councils had names."""
+def council_names(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each council's name in dim_local_authority; none in a warehouse built before councils had names."""
     has_dimension = connection.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_local_authority'"
     ).fetchall()[0][0]
     if not has_dimension:
-        return None
-    rows = connection.execute("SELECT la_name FROM marts.dim_local_authority WHERE la_code = ?", [la_code]).fetchall()
-    return rows[0][0] if rows and rows[0][0] else None
+        return {}
+    return {la_code: name for la_code, name in connection.execute("SELECT la_code, la_name FROM marts.dim_local_authority").fetchall() if name}
 
 
-def gather_figures(connection: duckdb.DuckDBPyConnection, la_code: str, period: str) -> ReportFigures:
+# The marts' rows behind a report, for the (council, quarter) pairs in `wanted_quarters`: one
+# query each however many councils are reported on (153 councils' reports asked each council
+# alone, seven queries apiece).
+_QUARTER_QUERIES = {
+    "summary": "SELECT m.* FROM marts.mart_summary_year_to_date_by_quarter AS m JOIN wanted_quarters USING (la_code, quarter_label)",
+    "overall": "SELECT m.* FROM marts.mart_overall_grades_year_to_date_by_quarter AS m JOIN wanted_quarters USING (la_code, quarter_label)"
+    " ORDER BY m.la_code, m.grade_code",
+    "areas": "SELECT m.* FROM marts.mart_subsection_grades_year_to_date_by_quarter AS m JOIN wanted_quarters USING (la_code, quarter_label)"
+    " ORDER BY m.la_code, m.practice_area_sort_order, m.grade_code",
+    "moderation": "SELECT m.* FROM marts.mart_moderation_changes_year_to_date_by_quarter AS m JOIN wanted_quarters USING (la_code, quarter_label)"
+    " ORDER BY m.la_code, m.sort_order",
+    # The practice developments of the quarter's financial year to date.
+    "developments": "SELECT s.la_code, s.quarter_label, d.development_id, d.published_date, d.development_category, d.title"
+    " FROM marts.fct_practice_development AS d"
+    " JOIN marts.mart_summary_year_to_date_by_quarter AS s"
+    " ON s.la_code = d.la_code AND d.fiscal_year = s.fiscal_year AND d.fiscal_quarter <= s.fiscal_quarter"
+    " JOIN wanted_quarters AS w ON w.la_code = s.la_code AND w.quarter_label = s.quarter_label"
+    " ORDER BY s.la_code, d.published_date, d.development_id",
+}
+
+
+@dataclass(frozen=True)
+class QuarterRows:
+    """Each report query's rows by (council, quarter), and the councils' names."""
+
+    rows: dict[str, dict[tuple[str, str], list[dict]]]
+    names: dict[str, str]
+
+    def of(self, query: str, la_code: str, quarter_label: str) -> list[dict]:
+        return self.rows[query].get((la_code, quarter_label), [])
+
+
+def quarter_rows(connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -> QuarterRows:
+    """The rows behind the reports of these (council, quarter) pairs."""
+    import pyarrow as pa
+
+    wanted = pa.table({"la_code": [la_code for la_code, _ in pairs], "quarter_label": [quarter for _, quarter in pairs]})
+    connection.register("wanted_quarters", wanted)
+    try:
+        rows: dict[str, dict[tuple[str, str], list[dict]]] = {}
+        for name, sql in _QUARTER_QUERIES.items():
+            grouped = rows.setdefault(name, {})
+            for row in _rows(connection, sql, []):
+                grouped.setdefault((row["la_code"], row["quarter_label"]), []).append(row)
+    finally:
+        connection.unregister("wanted_quarters")
+    return QuarterRows(rows, council_names(connection))
+
+
+def gather_figures(
+    connection: duckdb.DuckDBPyConnection, la_code: str, period: str, prefetched: QuarterRows | None = None
+) -> ReportFigures:
+    """The report's figures for one council and quarter; `prefetched` holds its rows when many
+    reports are written at once (quarter_rows)."""
     quarter_label = check_period(period)
-    summaries = _rows(
-        connection,
-        "SELECT * FROM marts.mart_summary_year_to_date_by_quarter WHERE la_code = ? AND quarter_label = ?",
-        [la_code, quarter_label],
-    )
+    found = prefetched or quarter_rows(connection, [(la_code, quarter_label)])
+    summaries = found.of("summary", la_code, quarter_label)
     if not summaries or summaries[0]["case_file_audits_completed"] == 0:
         raise ReportUnavailable(
             f"no report for council {la_code} in {quarter_label}: " + _why_no_report(connection, la_code, quarter_label, bool(summaries))
         )
     summary = summaries[0]
-    overall_rows = _rows(
-        connection,
-        "SELECT * FROM marts.mart_overall_grades_year_to_date_by_quarter WHERE la_code = ? AND quarter_label = ? ORDER BY grade_code",
-        [la_code, quarter_label],
-    )
-    area_rows = _rows(
-        connection,
-        "SELECT * FROM marts.mart_subsection_grades_year_to_date_by_quarter WHERE la_code = ? AND quarter_label = ?"
-        " ORDER BY practice_area_sort_order, grade_code",
-        [la_code, quarter_label],
-    )
-    moderation_rows = _rows(
-        connection,
-        "SELECT * FROM marts.mart_moderation_changes_year_to_date_by_quarter WHERE la_code = ? AND quarter_label = ? ORDER BY sort_order",
-        [la_code, quarter_label],
-    )
-    development_rows = _rows(
-        connection,
-        "SELECT development_id, published_date, development_category, title FROM marts.fct_practice_development"
-        " WHERE la_code = ? AND fiscal_year = ? AND fiscal_quarter <= ? ORDER BY published_date, development_id",
-        [la_code, summary["fiscal_year"], summary["fiscal_quarter"]],
-    )
+    overall_rows = found.of("overall", la_code, quarter_label)
+    area_rows = found.of("areas", la_code, quarter_label)
+    moderation_rows = found.of("moderation", la_code, quarter_label)
+    development_rows = found.of("developments", la_code, quarter_label)
 
     def comparison(row: dict, base_prefix: str) -> GradeComparison:
         return GradeComparison(
@@ -341,5 +371,5 @@ def gather_figures(connection: duckdb.DuckDBPyConnection, la_code: str, period: 
             Development(row["development_id"], row["published_date"], row["development_category"], row["title"])
             for row in development_rows
         ],
-        la_name=council_name(connection, la_code),
+        la_name=found.names.get(la_code),
     )
