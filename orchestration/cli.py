@@ -45,6 +45,10 @@ def _print_run_summary(paths, run_id: str) -> None:
                 " WHERE run_id = ? ORDER BY 1, 2, 3",
                 [run_id],
             ).fetchall()
+            # Which councils' models this run's dbt build rebuilt (orchestration/council_build.py).
+            councils_built = connection.execute(
+                "SELECT council, rebuilt FROM ops.councils_built WHERE run_id = ? ORDER BY council", [run_id]
+            ).fetchall() if connection.table_exists("ops", "councils_built") else []
     except database_errors() as error:
         print(f"\nNo run summary: the build database could not be read ({error})")
         return
@@ -57,6 +61,10 @@ def _print_run_summary(paths, run_id: str) -> None:
     print(f"  rows loaded:              {rows_loaded}")
     print(f"  rows rejected:            {rows_rejected}")
     print(f"  waiting rows now loaded:  {waiting_loaded}")
+    if councils_built:
+        rebuilt = [council for council, was_rebuilt in councils_built if was_rebuilt]
+        shown = ", ".join(rebuilt[:SHOWN_PER_LIST]) + (", ..." if len(rebuilt) > SHOWN_PER_LIST else "")
+        print(f"  councils rebuilt:         {len(rebuilt)} of {len(councils_built)}" + (f" ({shown})" if rebuilt and len(rebuilt) < len(councils_built) else ""))
     print(f"  outstanding rejections:   {len(outstanding)} (every rejection not yet put right: {paths.outstanding_rejections})")
     for item in outstanding[:SHOWN_PER_LIST]:
         where = f"{item['file_name']}" + (f" row {item['row_number']}" if item["row_number"] is not None else "")

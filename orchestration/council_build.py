@@ -157,6 +157,8 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
         return CouncilBuildPlan(None, "the marts on PostgreSQL are built whole, as publishing renames them", on_postgres=True)
     if not build_database.is_file():
         return CouncilBuildPlan(None, "the build database is new")
+    if not whole_project:
+        return CouncilBuildPlan(None, "only some of the dbt models are selected")
     version = build_version()
     raw_tables, per_council = _manifest_parts(manifest_path)
     with duckdb.connect(str(build_database), read_only=True) as connection:
@@ -167,10 +169,8 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
         missing = [f"{schema}.{table}" for schema, table in per_council if not _table_exists(connection, f"{schema}.{table}")]
 
     def every_council(reason: str) -> CouncilBuildPlan:
-        return CouncilBuildPlan(None, reason, version, fingerprints if whole_project else None)
+        return CouncilBuildPlan(None, reason, version, fingerprints)
 
-    if not whole_project:
-        return CouncilBuildPlan(None, "only some of the dbt models are selected", version)
     if flat_v1_rows:
         return every_council(f"{flat_v1_rows:,} flat v1 row(s) can move a record between councils")
     if unnamed_rows:

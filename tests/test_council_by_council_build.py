@@ -94,7 +94,7 @@ def _two_nights(root: Path) -> dict:
     # 886: a full extract of its audits that no longer holds A-2.
     _council_drop(landing / "886", "886", "2022-09-30", [], audit_rows=[*whole_audit("A-1", "Requires Improvement")["audits"], *unmoderated["audits"]], full=True)
     second = _night(root, "second_night", landing)
-    return {"first_run": first["run_id"], "second_run": second["run_id"]}
+    return {"first_run": first["run_id"], "second_run": second["run_id"], "first_output": first["output"], "second_output": second["output"]}
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +123,8 @@ def test_a_night_rebuilds_only_the_councils_whose_rows_changed_and_equals_a_full
     # The first night built every council; the second, only the two whose rows changed.
     assert _rebuilt(root / "first_night.duckdb") == {"885": True, "886": True, "330": True, "331": True}
     assert _rebuilt(root / "second_night.duckdb") == {"885": True, "886": True, "330": False, "331": False}
+    assert "councils rebuilt:         4 of 4\n" in nights["first_output"]
+    assert "councils rebuilt:         2 of 4 (885, 886)\n" in nights["second_output"]
 
     # The figures moved as the drops say: a supersession, a cancellation, a deletion, a full extract.
     paths = warehouse_paths(root / "landing", root / "warehouse" / "cfa.duckdb")
