@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -219,15 +220,28 @@ def record_councils_built(build_database: Path, plan: CouncilBuildPlan, run_id: 
         connection.execute(f"create or replace table {LEDGER_TABLE} as select * from built")
 
 
-def councils_built_in_run(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> tuple[str, dict[str, str]] | None:
-    """The build version and each council's fingerprint, when this run's dbt build recorded them
-    (so the per-council models hold what the fingerprints say); otherwise None."""
+class CouncilsBuilt(NamedTuple):
+    """What a run's dbt build recorded: its version, every council's fingerprint, and the
+    councils it rebuilt."""
+
+    version: str
+    fingerprints: dict[str, str]
+    rebuilt: frozenset[str]
+
+
+def councils_built_in_run(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> CouncilsBuilt | None:
+    """What this run's dbt build recorded (so the per-council models hold what its fingerprints
+    say); None when this run's build recorded nothing."""
     if run_id is None or not _table_exists(connection, LEDGER_TABLE):
         return None
-    rows = connection.execute(f"select council, fingerprint, build_version, run_id from {LEDGER_TABLE}").fetchall()
-    if not rows or any(built_by != run_id for *_, built_by in rows) or len({version for _, _, version, _ in rows}) != 1:
+    rows = connection.execute(f"select council, fingerprint, build_version, run_id, rebuilt from {LEDGER_TABLE}").fetchall()
+    if not rows or any(built_by != run_id for _, _, _, built_by, _ in rows) or len({version for _, _, version, _, _ in rows}) != 1:
         return None
-    return rows[0][2], {council: fingerprint for council, fingerprint, _, _ in rows}
+    return CouncilsBuilt(
+        rows[0][2],
+        {council: fingerprint for council, fingerprint, *_ in rows},
+        frozenset(council for council, *_, rebuilt in rows if rebuilt),
+    )
 
 
 def tables_decided_council_by_council(manifest_path: Path) -> frozenset[str]:

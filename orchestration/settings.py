@@ -21,6 +21,7 @@ DEFAULT_DATA_DIR = REPO_ROOT / "data"
 # What dbt parses the project from, relative to DBT_PROJECT_DIR (the Makefile's manifest rule
 # lists the same).
 DBT_SOURCES = ("models", "macros", "tests", "dbt_project.yml", "../seeds")
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:

@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.contract import Contract, load_contract
-from orchestration.council_build import councils_built_in_run, tables_decided_council_by_council
+from orchestration.council_build import CouncilsBuilt, councils_built_in_run, tables_decided_council_by_council
 from orchestration.contract_outputs import child_characteristics
 from orchestration.publish.atomic import write_json
 from orchestration.publish.postgres import MARTS_BUILD
-from orchestration.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from orchestration.settings import DBT_MANIFEST, EXPECTATIONS_DIR
 from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors, quoted_identifier
 
 SUITE_PREFIX = "marts__"
@@ -59,8 +59,6 @@ GATES_MEMORY_LIMIT = "512MB"
 PASSED_LEDGER = "quality_gates_passed.json"
 NO_COUNCIL = ""  # rows with no la_code (the facts have a row the mart lacks) are validated every time
 ROW_HASH = "_row_hash"
-# Which models are decided council by council (orchestration.council_build).
-DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 # Shares and averages are summed in parallel, so their last bits (about 1e-15) can differ from
 # run to run: a row's hash takes them at this many decimal places, finer than any bound a suite
 # sets (the share totals' is 1e-9).
@@ -306,12 +304,12 @@ def _passed_before(ledger: dict, mart: str, version: str) -> dict[str, str]:
     return recorded["councils"]
 
 
-def _settled_since_passed(ledger: dict, mart: str, version: str, built: tuple[str, dict[str, str]]) -> tuple[set[str], dict[str, str]]:
+def _settled_since_passed(ledger: dict, mart: str, version: str, built: CouncilsBuilt) -> tuple[set[str], dict[str, str]]:
     """The councils whose rows of a batch are those that passed it before, known without reading
     them: this run's dbt build found their raw rows as they were when they passed (`built`, from
     orchestration.council_build), and the batch reads only models decided council by council.
     Returns those councils and the fingerprints their rows passed with."""
-    build_version, built_from = built
+    build_version, built_from = built.version, built.fingerprints
     recorded = ledger.get(mart)
     if not isinstance(recorded, dict) or recorded.get("suite") != version or recorded.get("build") != build_version:
         return set(), {}
@@ -475,7 +473,7 @@ def run_mart_gates(
                 version = suite_version(suite_path, batch_sql, columns, parameters)
                 passed = _passed_before(ledger, mart, version) if skippable else {}
                 settled, settled_prints = _settled_since_passed(ledger, mart, version, built) if read_by_council else (set(), {})
-                read_sql = for_councils(batch_sql, sorted(set(built[1]) - settled)) if settled else batch_sql
+                read_sql = for_councils(batch_sql, sorted(set(built.fingerprints) - settled)) if settled else batch_sql
                 rows, validated, failures, fingerprints = gates.validate(
                     suite_path, batch_frames(connection, read_sql, FRAME_ROWS, columns), parameters, passed
                 )
@@ -490,7 +488,7 @@ def run_mart_gates(
             if not failures and skippable:
                 ledger[mart] = {"suite": version, "councils": fingerprints}
                 if read_by_council:
-                    ledger[mart].update(build=built[0], built_from=built[1])
+                    ledger[mart].update(build=built.version, built_from=built.fingerprints)
             results.append(
                 GateResult(
                     mart, suite_path.stem, rows, len(document["expectations"]), time.perf_counter() - started, failures,
