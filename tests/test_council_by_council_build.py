@@ -225,3 +225,58 @@ def test_a_build_rebuilds_every_council_when_its_record_cannot_be_trusted(counci
     stale = plan_council_build(database, MANIFEST)
     record_councils_built(database, type(stale)((), "", "another version", stale.fingerprints), "another run")
     assert plan().councils is None and "no earlier build" in plan().reason
+
+
+@ON_THE_COUNCIL_NIGHTS
+def test_publishing_replaces_the_rebuilt_councils_rows_and_equals_a_warehouse_written_whole(council_nights, tmp_path, monkeypatch):
+    import dagster as dg
+    from dagster._core.events import DagsterEventType
+
+    from orchestration.publish.warehouse import write_published_warehouse
+    from tests.conftest import dagster_environment
+
+    root, nights = council_nights
+    for name, value in dagster_environment(root / "dagster").items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        replaced = {
+            run: next(
+                record.dagster_event.event_specific_data.materialization.metadata["councils_replaced"].value
+                for record in instance.all_logs(nights[run], of_type=DagsterEventType.ASSET_MATERIALIZATION)
+                if record.dagster_event.event_specific_data.materialization.asset_key == dg.AssetKey(["published", "warehouse"])
+            )
+            for run in ("first_run", "second_run")
+        }
+    assert replaced == {"first_run": "all (written whole)", "second_run": "885, 886"}
+
+    whole = tmp_path / "cfa.duckdb"
+    write_published_warehouse(root / "second_night.duckdb", whole, dt.datetime(2022, 10, 1), "whole")
+
+    def published(database: Path) -> dict[str, list[tuple]]:
+        with duckdb.connect(str(database), read_only=True) as connection:
+            names = connection.execute(
+                "select schema_name || '.' || table_name from duckdb_tables() where table_name <> 'build_info' order by 1"
+            ).fetchall()
+            described = connection.execute(
+                "select schema_name, table_name, column_name, data_type, is_nullable, comment from duckdb_columns() order by all"
+            ).fetchall()
+            return {
+                "columns": described,
+                **{name: sorted(connection.execute(f"select * from {name}").fetchall(), key=repr) for (name,) in names},
+            }
+
+    updated, written = published(root / "warehouse" / "cfa.duckdb"), published(whole)
+    assert updated.keys() == written.keys() and "marts.fct_subsection_grade" in updated
+    assert {name: rows for name, rows in updated.items() if rows != written[name]} == {}
+
+    # A warehouse file put back from a backup is not the one the state describes: written whole.
+    from orchestration.publish.warehouse import _councils_to_republish
+    from tests.conftest import copy_warehouse_folders
+
+    copy_warehouse_folders(root, tmp_path / "copy")
+    copied = warehouse_paths(tmp_path / "copy" / "landing", tmp_path / "copy" / "warehouse" / "cfa.duckdb")
+    assert _councils_to_republish(copied, nights["second_run"])[0] == ["885", "886"]
+    with duckdb.connect(str(copied.warehouse)) as connection:
+        connection.execute("update ops.build_info set run_id = 'restored from a backup'")
+    assert _councils_to_republish(copied, nights["second_run"])[0] is None
+

@@ -13,12 +13,15 @@ It is written as a new DuckDB file beside the warehouse (the build attached read
 table created and filled in one statement), its exports written from it, and then both are
 switched into place: the file by one rename, the exports folder by one link switch. Readers
 holding the old file or folder keep reading it. Nothing in the build is copied wholesale, so
-the raw history is not copied every night.
+the raw history is not copied every night; and where the night's build rebuilt only some
+councils (orchestration/council_build.py), the new file starts as a copy of the published one
+and only those councils' rows are replaced (update_published_warehouse).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import stat
 from dataclasses import dataclass
@@ -26,18 +29,27 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.council_build import councils_built_in_run, tables_decided_council_by_council
 from orchestration.export.bi_files import exports_link, write_exports
-from orchestration.publish.atomic import replace_file, switch_folder
+from orchestration.publish.atomic import replace_file, switch_folder, write_json
 from orchestration.publish.ops_tables import (
     BUILD_INFO_COLUMNS,
     BUILD_INFO_DESCRIPTION,
     BUILD_INFO_TABLE,
     PUBLISHED_OPS_TABLES,
 )
-from orchestration.settings import WarehousePaths
+from orchestration.settings import DBT_MANIFEST, WarehousePaths
 from orchestration.warehouse_db import quoted_identifier
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
+# Beside the build: the councils' fingerprints (orchestration.council_build) the published
+# warehouse holds the rows of, so the next publishing replaces only the councils that changed.
+PUBLISHED_STATE = "published_councils.json"
+# A warehouse updated council by council keeps the space of the rows it replaced (at national
+# scale it settled at 1.2 to 1.3 times its size written whole): it is written whole again once it
+# has grown past this many times that size, and by more than REWRITE_BYTES.
+REWRITE_GROWTH = 1.5
+REWRITE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,8 @@ class Published:
     exports: Path
     tables: dict[str, int]  # schema.table -> rows
     export_files: int
+    # The councils whose rows replaced the last published warehouse's; None: written whole.
+    councils_replaced: list[str] | None = None
 
 
 def _literal(text: str) -> str:
@@ -161,6 +175,109 @@ def write_published_warehouse(
     return tables
 
 
+def _published_columns(connection: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple]:
+    return connection.execute(
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns()"
+        " WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def update_published_warehouse(
+    build_database: Path, previous: Path, target: Path, councils: list[str], build_started_at: dt.datetime, run_id: str | None
+) -> dict[str, int]:
+    """The previous published warehouse, copied to `target`, with the build's rows of `councils`
+    in place of its own in every mart decided council by council (orchestration.council_build:
+    the per-council models and the dimensions); every other mart, the ops tables and the build
+    info written afresh. Return rows per table, as write_published_warehouse does."""
+    target.unlink(missing_ok=True)
+    target.with_name(target.name + ".wal").unlink(missing_ok=True)
+    shutil.copyfile(previous, target)
+    by_council = tables_decided_council_by_council(DBT_MANIFEST)
+    listed = ", ".join(_literal(council) for council in councils) or "NULL"
+    tables: dict[str, int] = {}
+    with duckdb.connect(str(target)) as connection:
+        own = connection.execute("SELECT current_database()").fetchall()[0][0]
+        connection.execute(f"ATTACH {_literal(str(build_database))} AS build (READ_ONLY)")
+        connection.execute("BEGIN TRANSACTION")
+        marts = connection.execute(
+            "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = 'marts' ORDER BY table_name"
+        ).fetchall()
+        kept = {name for (name,) in connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'marts'", [own]
+        ).fetchall()}
+        for table in sorted(kept - {name for name, _ in marts}):
+            connection.execute(f"DROP TABLE marts.{quoted_identifier(table)}")
+        for table, comment in marts:
+            target_table = f"marts.{quoted_identifier(table)}"
+            columns = _published_columns(connection, "build", "marts", table)
+            same_table = table in kept and columns == _published_columns(connection, own, "marts", table)
+            if f"marts.{table}" in by_council and same_table:
+                if any(name == "la_code" for name, *_ in columns):
+                    listed_columns = ", ".join(quoted_identifier(name) for name, *_ in columns)
+                    connection.execute(f"DELETE FROM {target_table} WHERE la_code IN ({listed})")
+                    connection.execute(
+                        f"INSERT INTO {target_table} ({listed_columns}) SELECT {listed_columns} FROM build.{target_table} WHERE la_code IN ({listed})"
+                    )
+                tables[f"marts.{table}"] = connection.execute(f"SELECT count(*) FROM {target_table}").fetchall()[0][0]
+                continue
+            connection.execute(f"DROP TABLE IF EXISTS {target_table}")
+            tables[f"marts.{table}"] = _copy_table(connection, "marts", table, comment)
+        for table, (description, columns) in PUBLISHED_OPS_TABLES.items():
+            connection.execute(f"DROP TABLE IF EXISTS ops.{quoted_identifier(table)}")
+            if _has_table(connection, "build", "ops", table):
+                tables[f"ops.{table}"] = _copy_table(connection, "ops", table, description, columns)
+        connection.execute(f"DROP TABLE IF EXISTS ops.{BUILD_INFO_TABLE}")
+        tables[f"ops.{BUILD_INFO_TABLE}"] = _write_build_info(connection, build_started_at, run_id)
+        connection.execute("COMMIT")
+        connection.execute("DETACH build")
+        connection.execute("CHECKPOINT")
+    return tables
+
+
+def _councils_to_republish(paths: WarehousePaths, run_id: str | None) -> tuple[list[str] | None, dict]:
+    """The councils whose rows the published warehouse must take from this build (None: write it
+    whole), and the state to record once it is published: the councils this run's build rebuilt,
+    and those whose raw rows changed since the warehouse was published (a build that passed its
+    dbt tests but not its gates was never published)."""
+    with duckdb.connect(str(paths.build_database), read_only=True) as connection:
+        built = councils_built_in_run(connection, run_id)
+    if built is None:
+        return None, {}
+    state = {"build": built.version, "councils": built.fingerprints, "run_id": run_id}
+    try:
+        published = json.loads((paths.build_database.parent / PUBLISHED_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, state
+    if (
+        not isinstance(published, dict) or published.get("build") != built.version
+        or not isinstance(published.get("councils"), dict) or not DBT_MANIFEST.is_file()
+        or not paths.warehouse.is_file() or _published_by(paths.warehouse) != published.get("run_id")
+    ):
+        return None, state
+    written_whole = published.get("written_whole_bytes") or 0
+    size = paths.warehouse.stat().st_size
+    if size > REWRITE_GROWTH * written_whole and size - written_whole > REWRITE_BYTES:
+        return None, state
+    state["written_whole_bytes"] = written_whole
+    before = published["councils"]
+    councils = sorted(built.rebuilt | {council for council in built.fingerprints.keys() | before.keys() if built.fingerprints.get(council) != before.get(council)})
+    return (None if set(councils) >= set(built.fingerprints) else councils), state
+
+
+def _published_by(warehouse: Path) -> str | None:
+    """The run that published the warehouse file (its ops.build_info): the state recorded beside
+    the build describes that file only, not one put back from a backup."""
+    if not warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            runs = connection.execute(f"SELECT DISTINCT run_id FROM ops.{BUILD_INFO_TABLE}").fetchall()
+    except duckdb.Error:
+        return None
+    return runs[0][0] if len(runs) == 1 else None
+
+
 def _keep_private(folder: Path) -> None:
     """The build holds every child's row-level history: readable by the job's user only."""
     if folder.is_dir():
@@ -184,8 +301,13 @@ def publish(paths: WarehousePaths, build_started_at: dt.datetime, run_id: str | 
     stamp = build_started_at.strftime("%Y%m%dT%H%M%SZ")
     exports_folder = link.parent / f".{link.name}" / f"{stamp}-{(run_id or 'run')[:8]}"
     shutil.rmtree(exports_folder, ignore_errors=True)
+    councils, state = _councils_to_republish(paths, run_id)
     try:
-        tables = write_published_warehouse(build, staged_warehouse, build_started_at, run_id)
+        if councils is None:
+            tables = write_published_warehouse(build, staged_warehouse, build_started_at, run_id)
+            state["written_whole_bytes"] = staged_warehouse.stat().st_size
+        else:
+            tables = update_published_warehouse(build, paths.warehouse, staged_warehouse, councils, build_started_at, run_id)
         files = write_exports(staged_warehouse, exports_folder, build_started_at, run_id)
     except BaseException:
         # Nothing was switched in: leave no half-written copy behind either.
@@ -193,9 +315,14 @@ def publish(paths: WarehousePaths, build_started_at: dt.datetime, run_id: str | 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     replace_file(staged_warehouse, paths.warehouse)
+    # After the rename: a state newer than the warehouse would keep councils' old rows in it.
+    if state:
+        write_json(paths.build_database.parent / PUBLISHED_STATE, state)
+    else:
+        (paths.build_database.parent / PUBLISHED_STATE).unlink(missing_ok=True)
     switch_folder(exports_folder, link)
     shutil.rmtree(staging, ignore_errors=True)
-    return Published(paths.warehouse, link, tables, files)
+    return Published(paths.warehouse, link, tables, files, councils)
 
 
 def published_tables(warehouse: Path) -> list[tuple[str, str]]:

@@ -101,13 +101,16 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
         if published_key and build_key != published_key and not is_rekey(context.run):
             raise Refusal(mismatch_message("published warehouse", published_key, build_key or "none"))
         published = publish(paths, _run_started_at(context), context.run.run_id)
-    context.log.info(f"published {published.warehouse}: {', '.join(sorted(published.tables))}")
+    replaced = published.councils_replaced
+    how = "written whole" if replaced is None else f"the last one with the rows of {len(replaced)} council(s) replaced"
+    context.log.info(f"published {published.warehouse} ({how}): {', '.join(sorted(published.tables))}")
     context.log.info(f"exports: {published.export_files} file(s) in {published.exports}")
     yield dg.MaterializeResult(
         asset_key=PUBLISHED_WAREHOUSE.key,
         metadata={
             "path": dg.MetadataValue.path(str(published.warehouse)),
             "tables": dg.MetadataValue.json(published.tables),
+            "councils_replaced": "all (written whole)" if replaced is None else ", ".join(replaced) or "none",
         },
     )
     yield dg.MaterializeResult(
