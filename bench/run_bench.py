@@ -672,10 +672,12 @@ def incremental_note(empty_runs: list[BuildRun], history_runs: list[BuildRun]) -
         "  (orchestration/quality/mart_gates.py). A file's references are looked up for its own values only;",
         "  put-right rejections are looked for only where some are outstanding; each council's figures are as at",
         "  its own newest extract, so one council's month rewrites that council's executive summary alone.",
-        "  What still grows with it: publishing writes the marts-only warehouse (the marts, not the history:",
-        "  about 3 s) and every export (about 7 s, 640 MB, of which only the dimensions are unchanged by one",
-        "  council's month); the dimensions, benchmark marts and the dbt tests over whole marts are built and run",
-        "  whole; and the gates' batches for the national benchmarks read every council.",
+        "  Publishing copies the last published warehouse and replaces the rebuilt councils' rows",
+        "  (orchestration/publish/warehouse.py), and the executive summaries read every council's figures in one",
+        "  query per mart. What still grows with it: every export is written again (about 7 s, 640 MB, of which",
+        "  only the dimensions are unchanged by one council's month: each is one file per table, sorted); the",
+        "  dimensions, benchmark marts and the dbt tests over whole marts are built and run whole; and the gates'",
+        "  batches for the national benchmarks read every council.",
         "",
     ]
 
