@@ -20,6 +20,7 @@ SHOWN_PER_LIST = 10
 
 
 def _print_run_summary(paths, run_id: str) -> None:
+    from orchestration.council_build import LEDGER_TABLE
     from orchestration.ingest.error_report import outstanding_rejections
     from orchestration.warehouse_db import build_connection, database_errors, describe_postgres, on_postgres
 
@@ -47,8 +48,8 @@ def _print_run_summary(paths, run_id: str) -> None:
             ).fetchall()
             # Which councils' models this run's dbt build rebuilt (orchestration/council_build.py).
             councils_built = connection.execute(
-                "SELECT council, rebuilt FROM ops.councils_built WHERE run_id = ? ORDER BY council", [run_id]
-            ).fetchall() if connection.table_exists("ops", "councils_built") else []
+                f"SELECT council, rebuilt FROM {LEDGER_TABLE} WHERE run_id = ? ORDER BY council", [run_id]
+            ).fetchall() if connection.table_exists(*LEDGER_TABLE.split(".")) else []
     except database_errors() as error:
         print(f"\nNo run summary: the build database could not be read ({error})")
         return

@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from orchestration.contract import Contract, load_contract
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, dbt_project_files
-from orchestration.warehouse_db import on_postgres, quoted_identifier
+from orchestration.warehouse_db import has_table, on_postgres, quoted_identifier
 
 LEDGER_TABLE = "ops.councils_built"
 LOAD_LOG = "ops.load_log"
@@ -54,13 +54,20 @@ class CouncilBuildPlan:
     on_postgres: bool = False
 
     @property
+    def builds_every_council(self) -> bool:
+        return self.councils is None
+
+    @property
     def dbt_arguments(self) -> list[str]:
-        if self.councils is not None:
-            return ["--vars", json.dumps({"councils_to_build": list(self.councils)})]
-        return [] if self.on_postgres else ["--full-refresh"]
+        """The job always names the councils (null: every one): a dbt build without the variable
+        is run by hand, and forgets the record (macros/councils_to_build.sql)."""
+        if self.on_postgres:
+            return []
+        built = ["--vars", json.dumps({"councils_to_build": None if self.builds_every_council else list(self.councils)})]
+        return built + (["--full-refresh"] if self.builds_every_council else [])
 
     def describe(self) -> str:
-        if self.councils is None:
+        if self.builds_every_council:
             return f"dbt builds every council: {self.reason}."
         total = len(self.fingerprints or {})
         if not self.councils:
@@ -71,11 +78,11 @@ class CouncilBuildPlan:
 
 def build_version(project_dir: Path = DBT_PROJECT_DIR) -> str:
     """What decides the models' rows besides raw: the dbt project (models, macros, seeds,
-    variables), the extract contract the sources come from, and dbt itself."""
+    variables, profile), the extract contract the sources come from, dbt and DuckDB."""
     digest = hashlib.sha256()
-    for path in [*dbt_project_files(project_dir), REPO_ROOT / "orchestration" / "contract.yml"]:
+    for path in [*dbt_project_files(project_dir), project_dir / "profiles.yml", REPO_ROOT / "orchestration" / "contract.yml"]:
         digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for package in ("dbt-core", "dbt-duckdb"):
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
         digest.update(f"{package}=={metadata.version(package)}\0".encode())
     return digest.hexdigest()[:32]
 
@@ -94,14 +101,6 @@ def _manifest_parts(manifest_path: Path) -> tuple[list[str], list[tuple[str, str
         if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
     )
     return raw_tables, per_council
-
-
-def _table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(connection.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0])
 
 
 def kept_in_council_by_v1(contract: Contract) -> frozenset[str]:
@@ -128,7 +127,7 @@ def council_fingerprints(
         movable = table.split(".")[-1] not in kept_in_council
         rows = connection.execute(
             f"""
-            select coalesce(la_code, council_folder) as council, count(*), sum(hash(load_id, source_row)),
+            select coalesce(la_code, council_folder) as council, count(*), sum(hash(load_id, source_row, loaded_at)),
                    count(*) filter (where council_folder is null and coalesce(contract_version, 1) = 1)
             from {".".join(quoted_identifier(part) for part in table.split("."))}
             group by 1
@@ -141,7 +140,8 @@ def council_fingerprints(
                 continue
             parts.setdefault(council, []).append(f"{table}:{count}:{hash_sum}")
     for council, count, hash_sum in connection.execute(
-        f"select council_folder, count(*), sum(hash(load_id)) from {LOAD_LOG} where council_folder is not null group by 1"
+        f"select council_folder, count(*), sum(hash(load_id, content_sha256, status, loaded_at)) from {LOAD_LOG}"
+        " where council_folder is not null group by 1"
     ).fetchall():
         parts.setdefault(council, []).append(f"{LOAD_LOG}:{count}:{hash_sum}")
     fingerprints = {
@@ -163,11 +163,11 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
     version = build_version()
     raw_tables, per_council = _manifest_parts(manifest_path)
     with duckdb.connect(str(build_database), read_only=True) as connection:
-        if not all(_table_exists(connection, table) for table in [*raw_tables, LOAD_LOG]):
+        if not all(has_table(connection, *table.split('.')) for table in [*raw_tables, LOAD_LOG]):
             return CouncilBuildPlan(None, "the raw tables are not all loaded yet", version)
         fingerprints, flat_v1_rows, unnamed_rows = council_fingerprints(connection, raw_tables, load_contract())
         recorded = _recorded(connection, version)
-        missing = [f"{schema}.{table}" for schema, table in per_council if not _table_exists(connection, f"{schema}.{table}")]
+        missing = [f"{schema}.{table}" for schema, table in per_council if not has_table(connection, schema, table)]
 
     def every_council(reason: str) -> CouncilBuildPlan:
         return CouncilBuildPlan(None, reason, version, fingerprints)
@@ -191,7 +191,7 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
 
 def _recorded(connection: duckdb.DuckDBPyConnection, version: str) -> dict[str, str] | None:
     """The fingerprints the last successful build recorded, if it was of this version."""
-    if not _table_exists(connection, LEDGER_TABLE):
+    if not has_table(connection, *LEDGER_TABLE.split('.')):
         return None
     rows = connection.execute(f"select council, fingerprint, build_version from {LEDGER_TABLE}").fetchall()
     if not rows or any(row_version != version for _, _, row_version in rows):
@@ -209,7 +209,7 @@ def record_councils_built(build_database: Path, plan: CouncilBuildPlan, run_id: 
         "council": pa.array(councils, pa.string()),
         "fingerprint": pa.array([plan.fingerprints[council] for council in councils], pa.string()),
         # Which councils this build rebuilt (all of them, built whole): what a night changed.
-        "rebuilt": pa.array([plan.councils is None or council in plan.councils for council in councils], pa.bool_()),
+        "rebuilt": pa.array([plan.builds_every_council or council in plan.councils for council in councils], pa.bool_()),
         "build_version": pa.array([plan.version] * len(councils), pa.string()),
         "run_id": pa.array([run_id] * len(councils), pa.string()),
         "built_at": pa.array([built_at] * len(councils), pa.timestamp("us")),
@@ -232,7 +232,7 @@ class CouncilsBuilt(NamedTuple):
 def councils_built_in_run(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> CouncilsBuilt | None:
     """What this run's dbt build recorded (so the per-council models hold what its fingerprints
     say); None when this run's build recorded nothing."""
-    if run_id is None or not _table_exists(connection, LEDGER_TABLE):
+    if run_id is None or not has_table(connection, *LEDGER_TABLE.split('.')):
         return None
     rows = connection.execute(f"select council, fingerprint, build_version, run_id, rebuilt from {LEDGER_TABLE}").fetchall()
     if not rows or any(built_by != run_id for _, _, _, built_by, _ in rows) or len({version for _, _, version, _, _ in rows}) != 1:

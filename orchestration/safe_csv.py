@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse_db import quoted_identifier
+from orchestration.warehouse_db import quoted_identifier, sql_literal
 
 BOM = b"\xef\xbb\xbf"
 # Characters a spreadsheet may read as the start of a formula, the full-width forms included.
@@ -118,14 +118,10 @@ def write_relation(relation, path: Path) -> None:
     prefix = BOM.decode("utf-8") + ",".join(_quoted(name) for name in projected.columns) + "\n"
     projected.query(
         "csv_rows",
-        f"COPY csv_rows TO {_sql_text(str(path))} (HEADER false, FORCE_QUOTE *, PREFIX {_sql_text(prefix)}, SUFFIX '\n',"
-        f" DATEFORMAT {_sql_text(DATE_FORMAT)}, TIMESTAMPFORMAT {_sql_text(TIMESTAMP_FORMAT)})",
+        f"COPY csv_rows TO {sql_literal(str(path))} (HEADER false, FORCE_QUOTE *, PREFIX {sql_literal(prefix)}, SUFFIX '\n',"
+        f" DATEFORMAT {sql_literal(DATE_FORMAT)}, TIMESTAMPFORMAT {sql_literal(TIMESTAMP_FORMAT)})",
     )
     # The suffix stands for the last row's newline; with no rows DuckDB writes it after the header.
-    if path.stat().st_size == len(prefix.encode("utf-8")) + 1:
+    if not projected.limit(1).fetchall():
         with path.open("r+b") as written:
             written.truncate(len(prefix.encode("utf-8")))
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -47,6 +47,14 @@ def quoted_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def has_table(connection, schema: str, table: str, database: str | None = None) -> bool:
+    """Whether a DuckDB connection's database (or the attached `database`) has schema.table."""
+    return bool(connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = coalesce(?, current_database()) AND schema_name = ? AND table_name = ?",
+        [database, schema, table],
+    ).fetchall()[0][0])
+
+
 def target() -> str:
     """`duckdb` unless CFA_TARGET says `postgres`; anything else is refused, not guessed."""
     value = os.environ.get(TARGET_SETTING, "").strip() or DUCKDB
@@ -197,7 +205,7 @@ class WarehouseConnection:
         columns = [*(frame.columns if isinstance(frame, pd.DataFrame) else frame.column_names), *constants]
         select = ", ".join(
             [f"CAST(frame.{name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in columns if name not in constants]
-            + [f"CAST({_literal(value)} AS {types.get(name, 'VARCHAR')}) AS {name}" for name, value in constants.items()]
+            + [f"CAST({sql_literal(value)} AS {types.get(name, 'VARCHAR')}) AS {name}" for name, value in constants.items()]
         )
         if self.dialect == DUCKDB:
             self.raw.register("frame", frame)
@@ -305,7 +313,7 @@ class WarehouseConnection:
         self.close()
 
 
-def _literal(value: object) -> str:
+def sql_literal(value: object) -> str:
     """A constant as SQL text both DuckDB and PostgreSQL read (COPY takes no parameters)."""
     if value is None:
         return "NULL"

@@ -5,13 +5,16 @@
     The nightly job (orchestration/council_build.py) compares each council's raw rows and loads
     with those of the last successful build and passes the councils that changed as the variable
     `councils_to_build`. Then:
-    - the staging views hold only those councils' rows (in_councils_to_build);
+    - the staging views hold only those councils' rows (in_councils_to_build), and keep that
+      filter in the build database until the next build (query raw, or the marts, to see every
+      council);
     - each model configured council_by_council in dbt_project.yml deletes those councils' rows
       (delete_councils_to_build) and appends them rebuilt, reading its per-council parents for
       those councils only (in_councils_rebuilt);
     - every other model (dimensions, benchmarks, the councils' dates) is rebuilt whole.
-    Without the variable every council is built: the job then runs with --full-refresh, and a
-    hand-run `dbt build` deletes and rebuilds every council. The job builds every council while
+    With the variable null the job builds every council (with --full-refresh); without it, a
+    hand-run `dbt build` deletes and rebuilds every council, and forgets the job's record
+    (forget_councils_built). On PostgreSQL the per-council models are plain tables. The job builds every council while
     any row names no council or can move a record between two (a flat v1 audit, activity,
     sub-grade or action: macros/councils.sql). -#}
 
@@ -39,5 +42,15 @@
 {% macro delete_councils_to_build() -%}
     {%- if is_incremental() -%}
     delete from {{ this }} where {{ in_councils_to_build('la_code') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- An on-run-start hook. The job always names the councils it builds (null: every one), and
+    records what it built in ops.councils_built once the build passes. A dbt run without the
+    variable is someone's by hand (another date as at, another checkout): the record would no
+    longer describe the models, so it is forgotten, and the next night builds every council. -#}
+{% macro forget_councils_built() -%}
+    {%- if target.type == 'duckdb' and var('councils_to_build', 'not named') == 'not named' -%}
+    drop table if exists ops.councils_built
     {%- endif -%}
 {%- endmacro %}

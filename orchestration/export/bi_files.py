@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.safe_csv import write_relation
-from orchestration.warehouse_db import quoted_identifier
+from orchestration.warehouse_db import quoted_identifier, sql_literal
 
 MANIFEST = "manifest.json"
 
@@ -37,10 +37,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _literal(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def write_exports(warehouse: Path, folder: Path, built_at: dt.datetime, run_id: str | None) -> int:
@@ -65,7 +61,7 @@ def write_exports(warehouse: Path, folder: Path, built_at: dt.datetime, run_id: 
             csv_file = folder / "csv" / f"{table}.csv"
             # From the Parquet file just written, in its order: a national fact table is sorted
             # once, not once per format.
-            write_relation(connection.sql(f"SELECT * FROM read_parquet('{_literal(parquet)}')"), csv_file)
+            write_relation(connection.sql(f"SELECT * FROM read_parquet({sql_literal(str(parquet))})"), csv_file)
             for path, kind in ((parquet, "parquet"), (csv_file, "csv")):
                 files.append(
                     {

@@ -39,7 +39,7 @@ from orchestration.publish.ops_tables import (
     PUBLISHED_OPS_TABLES,
 )
 from orchestration.settings import DBT_MANIFEST, WarehousePaths
-from orchestration.warehouse_db import quoted_identifier
+from orchestration.warehouse_db import has_table, quoted_identifier, sql_literal
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
 # Beside the build: the councils' fingerprints (orchestration.council_build) the published
@@ -62,19 +62,17 @@ class Published:
     councils_replaced: list[str] | None = None
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str, bool, str | None]]:
-    """(name, type, nullable, comment) of a table of the attached build, in order."""
+def _columns(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, database: str = "build"
+) -> list[tuple[str, str, bool, str | None]]:
+    """(name, type, nullable, comment) of a table of the attached build (or `database`), in order."""
     return connection.execute(
         """
         SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns()
-        WHERE database_name = 'build' AND schema_name = ? AND table_name = ?
+        WHERE database_name = ? AND schema_name = ? AND table_name = ?
         ORDER BY column_index
         """,
-        [schema, table],
+        [database, schema, table],
     ).fetchall()
 
 
@@ -99,18 +97,18 @@ def _copy_table(
     connection.execute(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM build.{target}")
     # dbt's folded YAML descriptions end in a newline: a BI tool shows the text alone.
     if table_comment:
-        connection.execute(f"COMMENT ON TABLE {target} IS {_literal(table_comment.strip())}")
+        connection.execute(f"COMMENT ON TABLE {target} IS {sql_literal(table_comment.strip())}")
     for name, _, _, comment in columns:
         comment = (column_comments or {}).get(name) or comment
         if comment:
-            connection.execute(f"COMMENT ON COLUMN {target}.{quoted_identifier(name)} IS {_literal(comment.strip())}")
+            connection.execute(f"COMMENT ON COLUMN {target}.{quoted_identifier(name)} IS {sql_literal(comment.strip())}")
     return connection.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
 
 
 def _council_figures_as_at(connection: duckdb.DuckDBPyConnection) -> str:
     """A query of (la_code, figures_as_at): the date each council's figures are as at, as the
     marts have it (int_local_authorities_dated)."""
-    if not _has_table(connection, "build", "intermediate", "int_local_authorities_dated"):
+    if not has_table(connection, "intermediate", "int_local_authorities_dated", "build"):
         return "SELECT CAST(NULL AS VARCHAR) AS la_code, CAST(NULL AS DATE) AS figures_as_at WHERE false"
     return "SELECT la_code, figures_as_at FROM build.intermediate.int_local_authorities_dated"
 
@@ -119,7 +117,7 @@ def _write_build_info(connection: duckdb.DuckDBPyConnection, build_started_at: d
     definitions = ", ".join(f"{name} {kind}" for name, (kind, _) in BUILD_INFO_COLUMNS.items())
     connection.execute(f"CREATE TABLE ops.{BUILD_INFO_TABLE} ({definitions})")
     marts_as_at = None
-    if _has_table(connection, "build", "marts", "mart_quarterly_summary"):
+    if has_table(connection, "marts", "mart_quarterly_summary", "build"):
         marts_as_at = connection.execute("SELECT max(figures_as_at) FROM build.marts.mart_quarterly_summary").fetchall()[0][0]
     published_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     connection.execute(
@@ -131,19 +129,10 @@ def _write_build_info(connection: duckdb.DuckDBPyConnection, build_started_at: d
         """,
         [marts_as_at, build_started_at.replace(microsecond=0), published_at, run_id],
     )
-    connection.execute(f"COMMENT ON TABLE ops.{BUILD_INFO_TABLE} IS {_literal(BUILD_INFO_DESCRIPTION)}")
+    connection.execute(f"COMMENT ON TABLE ops.{BUILD_INFO_TABLE} IS {sql_literal(BUILD_INFO_DESCRIPTION)}")
     for name, (_, description) in BUILD_INFO_COLUMNS.items():
-        connection.execute(f"COMMENT ON COLUMN ops.{BUILD_INFO_TABLE}.{name} IS {_literal(description)}")
+        connection.execute(f"COMMENT ON COLUMN ops.{BUILD_INFO_TABLE}.{name} IS {sql_literal(description)}")
     return connection.execute(f"SELECT count(*) FROM ops.{BUILD_INFO_TABLE}").fetchall()[0][0]
-
-
-def _has_table(connection: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> bool:
-    return bool(
-        connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-            [database, schema, table],
-        ).fetchall()[0][0]
-    )
 
 
 def write_published_warehouse(
@@ -155,7 +144,7 @@ def write_published_warehouse(
     target.with_name(target.name + ".wal").unlink(missing_ok=True)
     tables: dict[str, int] = {}
     with duckdb.connect(str(target)) as connection:
-        connection.execute(f"ATTACH {_literal(str(build_database))} AS build (READ_ONLY)")
+        connection.execute(f"ATTACH {sql_literal(str(build_database))} AS build (READ_ONLY)")
         # One transaction: hundreds of comments, each its own commit, would each reach the disk.
         connection.execute("BEGIN TRANSACTION")
         for schema in PUBLISHED_SCHEMAS:
@@ -166,21 +155,13 @@ def write_published_warehouse(
         for table, comment in marts:
             tables[f"marts.{table}"] = _copy_table(connection, "marts", table, comment)
         for table, (description, columns) in PUBLISHED_OPS_TABLES.items():
-            if _has_table(connection, "build", "ops", table):
+            if has_table(connection, "ops", table, "build"):
                 tables[f"ops.{table}"] = _copy_table(connection, "ops", table, description, columns)
         tables[f"ops.{BUILD_INFO_TABLE}"] = _write_build_info(connection, build_started_at, run_id)
         connection.execute("COMMIT")
         connection.execute("DETACH build")
         connection.execute("CHECKPOINT")
     return tables
-
-
-def _published_columns(connection: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple]:
-    return connection.execute(
-        "SELECT column_name, data_type, is_nullable FROM duckdb_columns()"
-        " WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
-        [database, schema, table],
-    ).fetchall()
 
 
 def update_published_warehouse(
@@ -194,11 +175,11 @@ def update_published_warehouse(
     target.with_name(target.name + ".wal").unlink(missing_ok=True)
     shutil.copyfile(previous, target)
     by_council = tables_decided_council_by_council(DBT_MANIFEST)
-    listed = ", ".join(_literal(council) for council in councils) or "NULL"
+    listed = ", ".join(sql_literal(council) for council in councils) or "NULL"
     tables: dict[str, int] = {}
     with duckdb.connect(str(target)) as connection:
         own = connection.execute("SELECT current_database()").fetchall()[0][0]
-        connection.execute(f"ATTACH {_literal(str(build_database))} AS build (READ_ONLY)")
+        connection.execute(f"ATTACH {sql_literal(str(build_database))} AS build (READ_ONLY)")
         connection.execute("BEGIN TRANSACTION")
         marts = connection.execute(
             "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = 'marts' ORDER BY table_name"
@@ -210,8 +191,9 @@ def update_published_warehouse(
             connection.execute(f"DROP TABLE marts.{quoted_identifier(table)}")
         for table, comment in marts:
             target_table = f"marts.{quoted_identifier(table)}"
-            columns = _published_columns(connection, "build", "marts", table)
-            same_table = table in kept and columns == _published_columns(connection, own, "marts", table)
+            columns = _columns(connection, "marts", table)
+            # Comments too: a description changed in dbt writes the table afresh.
+            same_table = table in kept and columns == _columns(connection, "marts", table, own)
             if f"marts.{table}" in by_council and same_table:
                 if any(name == "la_code" for name, *_ in columns):
                     listed_columns = ", ".join(quoted_identifier(name) for name, *_ in columns)
@@ -225,7 +207,7 @@ def update_published_warehouse(
             tables[f"marts.{table}"] = _copy_table(connection, "marts", table, comment)
         for table, (description, columns) in PUBLISHED_OPS_TABLES.items():
             connection.execute(f"DROP TABLE IF EXISTS ops.{quoted_identifier(table)}")
-            if _has_table(connection, "build", "ops", table):
+            if has_table(connection, "ops", table, "build"):
                 tables[f"ops.{table}"] = _copy_table(connection, "ops", table, description, columns)
         connection.execute(f"DROP TABLE IF EXISTS ops.{BUILD_INFO_TABLE}")
         tables[f"ops.{BUILD_INFO_TABLE}"] = _write_build_info(connection, build_started_at, run_id)
@@ -253,6 +235,7 @@ def _councils_to_republish(paths: WarehousePaths, run_id: str | None) -> tuple[l
         not isinstance(published, dict) or published.get("build") != built.version
         or not isinstance(published.get("councils"), dict) or not DBT_MANIFEST.is_file()
         or not paths.warehouse.is_file() or _published_by(paths.warehouse) != published.get("run_id")
+        or published.get("file") != _file_stamp(paths.warehouse)
     ):
         return None, state
     written_whole = published.get("written_whole_bytes") or 0
@@ -263,6 +246,13 @@ def _councils_to_republish(paths: WarehousePaths, run_id: str | None) -> tuple[l
     before = published["councils"]
     councils = sorted(built.rebuilt | {council for council in built.fingerprints.keys() | before.keys() if built.fingerprints.get(council) != before.get(council)})
     return (None if set(councils) >= set(built.fingerprints) else councils), state
+
+
+def _file_stamp(path: Path) -> list[int]:
+    """The file's size and modification time: anything that wrote to the published warehouse
+    since it was published (an analyst's read-write connection) makes the next one written whole."""
+    status = path.stat()
+    return [status.st_size, status.st_mtime_ns]
 
 
 def _published_by(warehouse: Path) -> str | None:
@@ -317,7 +307,7 @@ def publish(paths: WarehousePaths, build_started_at: dt.datetime, run_id: str | 
     replace_file(staged_warehouse, paths.warehouse)
     # After the rename: a state newer than the warehouse would keep councils' old rows in it.
     if state:
-        write_json(paths.build_database.parent / PUBLISHED_STATE, state)
+        write_json(paths.build_database.parent / PUBLISHED_STATE, {**state, "file": _file_stamp(paths.warehouse)})
     else:
         (paths.build_database.parent / PUBLISHED_STATE).unlink(missing_ok=True)
     switch_folder(exports_folder, link)

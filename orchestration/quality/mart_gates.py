@@ -43,7 +43,7 @@ from orchestration.contract_outputs import child_characteristics
 from orchestration.publish.atomic import write_json
 from orchestration.publish.postgres import MARTS_BUILD
 from orchestration.settings import DBT_MANIFEST, EXPECTATIONS_DIR
-from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors, quoted_identifier
+from orchestration.warehouse_db import DUCKDB, WarehouseConnection, connect_build_database, database_errors, quoted_identifier, sql_literal
 
 SUITE_PREFIX = "marts__"
 KEEP_DATA_DOCS = 14  # about 5 MB each: two weeks of nightly runs
@@ -316,13 +316,26 @@ def _settled_since_passed(ledger: dict, mart: str, version: str, built: Councils
     passed_from, passed = recorded.get("built_from"), recorded.get("councils")
     if not isinstance(passed_from, dict) or not isinstance(passed, dict):
         return set(), {}
-    settled = {council for council, fingerprint in built_from.items() if passed_from.get(council) == fingerprint}
+    # A council this run's build rebuilt is read whatever its fingerprint: the fingerprint names
+    # its rows by load and row, and a build database restored or rekeyed repeats those.
+    settled = {
+        council for council, fingerprint in built_from.items()
+        if council not in built.rebuilt and passed_from.get(council) == fingerprint
+    }
     return settled, {council: passed[council] for council in settled if council in passed}
+
+
+def reads_only(batch_sql: str, tables: frozenset[str] | set[str]) -> bool:
+    """Whether every table the batch names is one of `tables` ("marts.x"); a schema other than
+    marts, or a quoted name, counts as another table."""
+    named = set(re.findall(r"\bmarts\.(\w+)", batch_sql))
+    other_schemas = re.search(r'\b(intermediate|staging|raw|ops|reference|main|build)\s*\.|"\s*\.|\.\s*"', batch_sql)
+    return other_schemas is None and {f"marts.{table}" for table in named} <= set(tables)
 
 
 def for_councils(batch_sql: str, councils: list[str]) -> str:
     """The batch's rows of these councils, and its rows that name no council."""
-    listed = ", ".join("'" + council.replace("'", "''") + "'" for council in councils) or "NULL"
+    listed = ", ".join(sql_literal(council) for council in councils) or "NULL"
     return f"SELECT * FROM ({batch_sql}) AS gated WHERE la_code IS NULL OR la_code IN ({listed})"
 
 
@@ -467,7 +480,7 @@ def run_mart_gates(
             batch_sql = (suite_path.parent / document["meta"]["batch"]).read_text(encoding="utf-8")
             # A batch that reads only models decided council by council is read for the councils
             # this run's build changed; the rest passed before, with the raw rows they have now.
-            read_by_council = skippable and {f"marts.{mart}", *(f"marts.{table}" for table in re.findall(r"\bmarts\.(\w+)", batch_sql))} <= decided_by_council
+            read_by_council = skippable and f"marts.{mart}" in decided_by_council and reads_only(batch_sql, decided_by_council)
             try:
                 columns = batch_columns(connection, batch_sql)
                 version = suite_version(suite_path, batch_sql, columns, parameters)
