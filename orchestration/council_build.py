@@ -3,16 +3,16 @@
 A council's figures depend on its own rows alone, so the per-council models are rebuilt only
 for the councils whose rows changed since the last successful build (the dbt side is in
 dbt_project/macros/councils_to_build.sql). Before dbt runs, each council's raw rows and loads
-are fingerprinted: per entity, the count of its rows and the sum of a hash of each row's
-(load_id, source_row), and the same over the loads delivered in its folder. Raw rows are never
-changed once loaded, only added (a new key means a new build database), so a row added, a full
-extract or a deletion all change the fingerprint. The fingerprints a build saw are recorded in
+are fingerprinted: per entity, the count of its rows and the sum of a hash of each row's load,
+row number and load time; and the same over the loads delivered in its folder (their content
+hash, status and time). Raw rows are never changed once loaded, only added (a new key means a
+new build database), so a row added, a full extract or a deletion all change the fingerprint. The fingerprints a build saw are recorded in
 the build database, in ops.councils_built, once that build has passed; the next build rebuilds
 the councils whose fingerprints differ from them.
 
 Every council is built (dbt's --full-refresh) when the record cannot be trusted to describe the
-models: there is none, it was made by another version of the dbt project, the contract or dbt,
-a per-council model is missing, or a row is held that names no council or can move a record
+models: there is none (or a dbt build run by hand dropped it), it was made by another version
+of the dbt project, the contract, dbt or DuckDB, a per-council model is missing, or a row is held that names no council or can move a record
 from one council to another (a flat v1 row of an entity others name by identifier alone:
 kept_in_council_by_v1). On PostgreSQL the marts are renamed away at publishing, so
 every council is built there and nothing is recorded.
@@ -163,7 +163,7 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
     version = build_version()
     raw_tables, per_council = _manifest_parts(manifest_path)
     with duckdb.connect(str(build_database), read_only=True) as connection:
-        if not all(has_table(connection, *table.split('.')) for table in [*raw_tables, LOAD_LOG]):
+        if not all(has_table(connection, *table.split(".")) for table in [*raw_tables, LOAD_LOG]):
             return CouncilBuildPlan(None, "the raw tables are not all loaded yet", version)
         fingerprints, flat_v1_rows, unnamed_rows = council_fingerprints(connection, raw_tables, load_contract())
         recorded = _recorded(connection, version)
@@ -180,7 +180,9 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
     if unusable:
         return every_council(f"council code(s) {', '.join(map(repr, unusable[:5]))} are not plain codes")
     if recorded is None:
-        return every_council("no earlier build of this dbt project, contract and dbt version is recorded")
+        return every_council(
+            "no earlier build of this dbt project, contract, dbt and DuckDB version is recorded (none yet, or a dbt run by hand since)"
+        )
     if missing:
         return every_council(f"per-council model(s) {', '.join(missing[:5])} are missing")
     changed = tuple(sorted(
@@ -191,7 +193,7 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
 
 def _recorded(connection: duckdb.DuckDBPyConnection, version: str) -> dict[str, str] | None:
     """The fingerprints the last successful build recorded, if it was of this version."""
-    if not has_table(connection, *LEDGER_TABLE.split('.')):
+    if not has_table(connection, *LEDGER_TABLE.split(".")):
         return None
     rows = connection.execute(f"select council, fingerprint, build_version from {LEDGER_TABLE}").fetchall()
     if not rows or any(row_version != version for _, _, row_version in rows):
@@ -232,7 +234,7 @@ class CouncilsBuilt(NamedTuple):
 def councils_built_in_run(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> CouncilsBuilt | None:
     """What this run's dbt build recorded (so the per-council models hold what its fingerprints
     say); None when this run's build recorded nothing."""
-    if run_id is None or not has_table(connection, *LEDGER_TABLE.split('.')):
+    if run_id is None or not has_table(connection, *LEDGER_TABLE.split(".")):
         return None
     rows = connection.execute(f"select council, fingerprint, build_version, run_id, rebuilt from {LEDGER_TABLE}").fetchall()
     if not rows or any(built_by != run_id for _, _, _, built_by, _ in rows) or len({version for _, _, version, _, _ in rows}) != 1:

@@ -23,6 +23,11 @@ benchmark marts, every council whose national figures moved); a change to a suit
 query or the columns and types it returns, the contract's parameters, this module, or the
 versions of Great Expectations, pandas, numpy or DuckDB validates every council again. A run's
 Data Docs show the validations it ran: on a quiet night, few or none.
+
+Where a batch reads only models decided council by council (the per-council models and the
+dimensions: orchestration.council_build), the councils this run's dbt build did not rebuild, and
+whose raw rows are those their rows passed with, are not even read: the batch runs for the
+other councils (`for_councils`).
 """
 
 from __future__ import annotations
