@@ -95,12 +95,13 @@ def _manifest_parts(manifest_path: Path) -> tuple[list[str], list[tuple[str, str
         for source in manifest["sources"].values()
         if source["source_name"] == "audit_extract"
     )
-    per_council = sorted(
-        (node["schema"], node["alias"])
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
-    )
+    per_council = sorted((node["schema"], node["alias"]) for node in manifest["nodes"].values() if _is_per_council(node))
     return raw_tables, per_council
+
+
+def _is_per_council(node: dict) -> bool:
+    """A model configured council_by_council in dbt_project.yml (incremental on DuckDB)."""
+    return node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
 
 
 def kept_in_council_by_v1(contract: Contract) -> frozenset[str]:
@@ -193,12 +194,22 @@ def plan_council_build(build_database: Path, manifest_path: Path, whole_project:
 
 def _recorded(connection: duckdb.DuckDBPyConnection, version: str) -> dict[str, str] | None:
     """The fingerprints the last successful build recorded, if it was of this version."""
+    recorded = _record(connection)
+    return recorded[0].fingerprints if recorded is not None and recorded[0].version == version else None
+
+
+def _record(connection: duckdb.DuckDBPyConnection) -> tuple[CouncilsBuilt, str | None] | None:
+    """What the last successful build recorded, and its run; None without a record of one build."""
     if not has_table(connection, *LEDGER_TABLE.split(".")):
         return None
-    rows = connection.execute(f"select council, fingerprint, build_version from {LEDGER_TABLE}").fetchall()
-    if not rows or any(row_version != version for _, _, row_version in rows):
+    rows = connection.execute(f"select council, fingerprint, build_version, run_id, rebuilt from {LEDGER_TABLE}").fetchall()
+    if not rows or len({(version, run) for _, _, version, run, _ in rows}) != 1:
         return None
-    return {council: fingerprint for council, fingerprint, _ in rows}
+    return CouncilsBuilt(
+        rows[0][2],
+        {council: fingerprint for council, fingerprint, *_ in rows},
+        frozenset(council for council, *_, rebuilt in rows if rebuilt),
+    ), rows[0][3]
 
 
 def record_councils_built(build_database: Path, plan: CouncilBuildPlan, run_id: str | None) -> None:
@@ -234,16 +245,8 @@ class CouncilsBuilt(NamedTuple):
 def councils_built_in_run(connection: duckdb.DuckDBPyConnection, run_id: str | None) -> CouncilsBuilt | None:
     """What this run's dbt build recorded (so the per-council models hold what its fingerprints
     say); None when this run's build recorded nothing."""
-    if run_id is None or not has_table(connection, *LEDGER_TABLE.split(".")):
-        return None
-    rows = connection.execute(f"select council, fingerprint, build_version, run_id, rebuilt from {LEDGER_TABLE}").fetchall()
-    if not rows or any(built_by != run_id for _, _, _, built_by, _ in rows) or len({version for _, _, version, _, _ in rows}) != 1:
-        return None
-    return CouncilsBuilt(
-        rows[0][2],
-        {council: fingerprint for council, fingerprint, *_ in rows},
-        frozenset(council for council, *_, rebuilt in rows if rebuilt),
-    )
+    recorded = _record(connection) if run_id is not None else None
+    return recorded[0] if recorded is not None and recorded[1] == run_id else None
 
 
 def tables_decided_council_by_council(manifest_path: Path) -> frozenset[str]:
@@ -265,6 +268,5 @@ def tables_decided_council_by_council(manifest_path: Path) -> frozenset[str]:
     return frozenset(
         f"{node['schema']}.{node['alias']}"
         for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] == "model"
-        and (node["config"].get("materialized") == "incremental" or not reads_raw_data(unique_id))
+        if node["resource_type"] == "model" and (_is_per_council(node) or not reads_raw_data(unique_id))
     )

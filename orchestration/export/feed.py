@@ -35,6 +35,7 @@ import duckdb
 
 from orchestration.export.disclosure import SUBTOTAL, TOTAL, DisclosureControl
 from orchestration.safe_csv import write_rows
+from orchestration.warehouse_db import has_table
 
 QUARTER_LABEL = re.compile(r"^(?P<year>(?P<start>[0-9]{4})-[0-9]{2}) Q(?P<quarter>[1-4])$")
 SUPPRESSED = "c"  # DfE: confidential
@@ -441,10 +442,7 @@ def write_feed(warehouse: Path, la: str, period: str, out: Path) -> Feed:
 
 def council_names(connection: duckdb.DuckDBPyConnection, councils: list[str]) -> dict[str, str]:
     """la_code -> the council's name in dim_local_authority, for the codes it knows."""
-    has_dimension = connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_local_authority'"
-    ).fetchall()[0][0]
-    if not has_dimension:
+    if not has_table(connection, "marts", "dim_local_authority"):
         return {}
     return dict(connection.execute(
         "SELECT la_code, la_name FROM marts.dim_local_authority WHERE la_code IN (SELECT unnest(?)) AND la_name IS NOT NULL",

@@ -135,6 +135,26 @@ def _write_build_info(connection: duckdb.DuckDBPyConnection, build_started_at: d
     return connection.execute(f"SELECT count(*) FROM ops.{BUILD_INFO_TABLE}").fetchall()[0][0]
 
 
+def _build_marts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    """(table, comment) of every mart of the attached build."""
+    return connection.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = 'marts' ORDER BY table_name"
+    ).fetchall()
+
+
+def _write_ops_tables(connection: duckdb.DuckDBPyConnection, build_started_at: dt.datetime, run_id: str | None) -> dict[str, int]:
+    """The published ops tables and the build info, written afresh (in place of any the file
+    holds); rows per table."""
+    tables: dict[str, int] = {}
+    for table, (description, columns) in PUBLISHED_OPS_TABLES.items():
+        connection.execute(f"DROP TABLE IF EXISTS ops.{quoted_identifier(table)}")
+        if has_table(connection, "ops", table, "build"):
+            tables[f"ops.{table}"] = _copy_table(connection, "ops", table, description, columns)
+    connection.execute(f"DROP TABLE IF EXISTS ops.{BUILD_INFO_TABLE}")
+    tables[f"ops.{BUILD_INFO_TABLE}"] = _write_build_info(connection, build_started_at, run_id)
+    return tables
+
+
 def write_published_warehouse(
     build_database: Path, target: Path, build_started_at: dt.datetime, run_id: str | None
 ) -> dict[str, int]:
@@ -149,15 +169,9 @@ def write_published_warehouse(
         connection.execute("BEGIN TRANSACTION")
         for schema in PUBLISHED_SCHEMAS:
             connection.execute(f"CREATE SCHEMA {schema}")
-        marts = connection.execute(
-            "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = 'marts' ORDER BY table_name"
-        ).fetchall()
-        for table, comment in marts:
+        for table, comment in _build_marts(connection):
             tables[f"marts.{table}"] = _copy_table(connection, "marts", table, comment)
-        for table, (description, columns) in PUBLISHED_OPS_TABLES.items():
-            if has_table(connection, "ops", table, "build"):
-                tables[f"ops.{table}"] = _copy_table(connection, "ops", table, description, columns)
-        tables[f"ops.{BUILD_INFO_TABLE}"] = _write_build_info(connection, build_started_at, run_id)
+        tables.update(_write_ops_tables(connection, build_started_at, run_id))
         connection.execute("COMMIT")
         connection.execute("DETACH build")
         connection.execute("CHECKPOINT")
@@ -181,9 +195,7 @@ def update_published_warehouse(
         own = connection.execute("SELECT current_database()").fetchall()[0][0]
         connection.execute(f"ATTACH {sql_literal(str(build_database))} AS build (READ_ONLY)")
         connection.execute("BEGIN TRANSACTION")
-        marts = connection.execute(
-            "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = 'marts' ORDER BY table_name"
-        ).fetchall()
+        marts = _build_marts(connection)
         kept = {name for (name,) in connection.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'marts'", [own]
         ).fetchall()}
@@ -205,12 +217,7 @@ def update_published_warehouse(
                 continue
             connection.execute(f"DROP TABLE IF EXISTS {target_table}")
             tables[f"marts.{table}"] = _copy_table(connection, "marts", table, comment)
-        for table, (description, columns) in PUBLISHED_OPS_TABLES.items():
-            connection.execute(f"DROP TABLE IF EXISTS ops.{quoted_identifier(table)}")
-            if has_table(connection, "ops", table, "build"):
-                tables[f"ops.{table}"] = _copy_table(connection, "ops", table, description, columns)
-        connection.execute(f"DROP TABLE IF EXISTS ops.{BUILD_INFO_TABLE}")
-        tables[f"ops.{BUILD_INFO_TABLE}"] = _write_build_info(connection, build_started_at, run_id)
+        tables.update(_write_ops_tables(connection, build_started_at, run_id))
         connection.execute("COMMIT")
         connection.execute("DETACH build")
         connection.execute("CHECKPOINT")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.export.feed import council_names
 from orchestration.ops.refusals import Refusal
 from orchestration.report.formatting import date_text
 from orchestration.report.stats import Proportion
@@ -233,16 +234,6 @@ def _why_no_report(connection: duckdb.DuckDBPyConnection, la_code: str, quarter_
     )
 
 
-def council_names(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Each council's name in dim_local_authority; none in a warehouse built before councils had names."""
-    has_dimension = connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_local_authority'"
-    ).fetchall()[0][0]
-    if not has_dimension:
-        return {}
-    return {la_code: name for la_code, name in connection.execute("SELECT la_code, la_name FROM marts.dim_local_authority").fetchall() if name}
-
-
 # The marts' rows behind a report, for the (council, quarter) pairs in `wanted_quarters`: one
 # query each however many councils are reported on (153 councils' reports asked each council
 # alone, seven queries apiece).
@@ -289,7 +280,7 @@ def quarter_rows(connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, s
                 grouped.setdefault((row["la_code"], row["quarter_label"]), []).append(row)
     finally:
         connection.unregister("wanted_quarters")
-    return QuarterRows(rows, council_names(connection))
+    return QuarterRows(rows, council_names(connection, sorted({la_code for la_code, _ in pairs})))
 
 
 def gather_figures(
