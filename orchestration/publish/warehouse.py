@@ -20,10 +20,12 @@ and only those councils' rows are replaced (update_published_warehouse).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,22 +162,32 @@ def write_published_warehouse(
 ) -> dict[str, int]:
     """Write the published warehouse's tables from the build into a new DuckDB file `target`;
     return rows per table."""
-    target.unlink(missing_ok=True)
-    target.with_name(target.name + ".wal").unlink(missing_ok=True)
     tables: dict[str, int] = {}
-    with duckdb.connect(str(target)) as connection:
-        connection.execute(f"ATTACH {sql_literal(str(build_database))} AS build (READ_ONLY)")
-        # One transaction: hundreds of comments, each its own commit, would each reach the disk.
-        connection.execute("BEGIN TRANSACTION")
+    with _writing_from_build(build_database, target) as connection:
         for schema in PUBLISHED_SCHEMAS:
             connection.execute(f"CREATE SCHEMA {schema}")
         for table, comment in _build_marts(connection):
             tables[f"marts.{table}"] = _copy_table(connection, "marts", table, comment)
         tables.update(_write_ops_tables(connection, build_started_at, run_id))
+    return tables
+
+
+@contextlib.contextmanager
+def _writing_from_build(build_database: Path, target: Path, previous: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`target` (new, or a copy of `previous`) open with the build attached, in one transaction
+    committed and checkpointed on leaving."""
+    target.unlink(missing_ok=True)
+    target.with_name(target.name + ".wal").unlink(missing_ok=True)
+    if previous is not None:
+        shutil.copyfile(previous, target)
+    with duckdb.connect(str(target)) as connection:
+        connection.execute(f"ATTACH {sql_literal(str(build_database))} AS build (READ_ONLY)")
+        # One transaction: hundreds of comments, each its own commit, would each reach the disk.
+        connection.execute("BEGIN TRANSACTION")
+        yield connection
         connection.execute("COMMIT")
         connection.execute("DETACH build")
         connection.execute("CHECKPOINT")
-    return tables
 
 
 def update_published_warehouse(
@@ -185,16 +197,11 @@ def update_published_warehouse(
     in place of its own in every mart decided council by council (orchestration.council_build:
     the per-council models and the dimensions); every other mart, the ops tables and the build
     info written afresh. Return rows per table, as write_published_warehouse does."""
-    target.unlink(missing_ok=True)
-    target.with_name(target.name + ".wal").unlink(missing_ok=True)
-    shutil.copyfile(previous, target)
     by_council = tables_decided_council_by_council(DBT_MANIFEST)
     listed = ", ".join(sql_literal(council) for council in councils) or "NULL"
     tables: dict[str, int] = {}
-    with duckdb.connect(str(target)) as connection:
+    with _writing_from_build(build_database, target, previous) as connection:
         own = connection.execute("SELECT current_database()").fetchall()[0][0]
-        connection.execute(f"ATTACH {sql_literal(str(build_database))} AS build (READ_ONLY)")
-        connection.execute("BEGIN TRANSACTION")
         marts = _build_marts(connection)
         kept = {name for (name,) in connection.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'marts'", [own]
@@ -218,9 +225,6 @@ def update_published_warehouse(
             connection.execute(f"DROP TABLE IF EXISTS {target_table}")
             tables[f"marts.{table}"] = _copy_table(connection, "marts", table, comment)
         tables.update(_write_ops_tables(connection, build_started_at, run_id))
-        connection.execute("COMMIT")
-        connection.execute("DETACH build")
-        connection.execute("CHECKPOINT")
     return tables
 
 
